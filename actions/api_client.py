@@ -1,0 +1,108 @@
+"""The one client the actions use to reach the records API.
+
+Every call has a timeout. Failures arrive as named errors: `ApiUnavailable` when the API
+cannot be reached or failed on its side (the member is told honestly and the request is kept),
+`ApiRejected` when it refused the request (the `detail` is written for members; `status`
+says why: 401 not verified, 404 not found, 409 conflict, 422 invalid value, 423 locked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from actions.settings import get_settings
+
+
+class ApiError(Exception):
+    """Base for records API failures."""
+
+
+class ApiUnavailable(ApiError):
+    """The API could not be reached, timed out, or failed on its side."""
+
+
+@dataclass
+class ApiRejected(ApiError):
+    """The API answered with a 4xx: the request itself was refused."""
+
+    status: int
+    detail: str
+    field: str | None = None
+    body: dict[str, Any] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.detail}"
+
+
+# One pooled client per event loop: an httpx client must not outlive the loop it was made on.
+_clients: dict[int, httpx.AsyncClient] = {}
+
+
+def _http() -> httpx.AsyncClient:
+    # Created on first use (never at import time).
+    loop_id = id(asyncio.get_running_loop())
+    client = _clients.get(loop_id)
+    if client is None:
+        settings = get_settings()
+        client = httpx.AsyncClient(
+            base_url=settings.api_url,
+            timeout=httpx.Timeout(settings.api_timeout),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+        _clients[loop_id] = client
+    return client
+
+
+class RecordsApi:
+    """Calls to the records API, made as the service or as one verified member."""
+
+    def __init__(self, *, member_token: str | None = None, channel: str = "rest") -> None:
+        settings = get_settings()
+        token = member_token or settings.service_token
+        self.channel = channel
+        self._headers = {"Authorization": f"Bearer {token}", "X-Memberdesk-Channel": channel}
+
+    @classmethod
+    def as_service(cls, *, channel: str = "rest") -> RecordsApi:
+        return cls(channel=channel)
+
+    async def request(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """One call; returns the decoded JSON body or raises a named error."""
+        try:
+            response = await _http().request(
+                method, f"/api/v1{path}", json=json, params=params, headers=self._headers
+            )
+        except httpx.HTTPError as exc:
+            # Covers timeouts, refused connections and protocol errors, not only timeouts.
+            raise ApiUnavailable(f"{method} {path}: {exc.__class__.__name__}") from exc
+        if response.status_code >= 500:
+            raise ApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        try:
+            body = response.json() if response.content else {}
+        except ValueError as exc:
+            raise ApiUnavailable(f"{method} {path}: a reply that is not JSON") from exc
+        if 200 <= response.status_code < 300:
+            return body
+        detail = body.get("detail") if isinstance(body, dict) else None
+        raise ApiRejected(
+            status=response.status_code,
+            detail=detail if isinstance(detail, str) else "The request was refused.",
+            field=body.get("field") if isinstance(body, dict) else None,
+            body=body if isinstance(body, dict) else None,
+        )
+
+    async def get(self, path: str, **params: Any) -> Any:
+        wanted = {k: v for k, v in params.items() if v is not None}
+        return await self.request("GET", path, params=wanted)
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return await self.request("POST", path, json=body or {})
+
+    async def put(self, path: str, body: dict[str, Any]) -> Any:
+        return await self.request("PUT", path, json=body)

@@ -1,0 +1,173 @@
+"""Handing a conversation to a person: on request, after repeated misunderstandings, or when
+a form cannot be completed. The case carries everything staff need, and the assistant stays
+quiet until staff hand the conversation back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import pending
+from actions.api_client import ApiUnavailable, RecordsApi
+from actions.base import MemberAction
+from actions.conversation import (
+    channel_of,
+    collected_values,
+    last_member_intent,
+    transcript,
+    verified_number,
+)
+from actions.goals import GOALS
+
+FALLBACKS_BEFORE_ESCALATION = 2
+
+
+def goal_in_progress(tracker: Tracker) -> str | None:
+    """The goal whose form just ran: it says what a case is about better than the last
+    message does (a form answer can be classified as anything)."""
+    form = tracker.latest_action_name
+    if form == "identity_form":
+        return tracker.get_slot("goal")  # set when this identity check started
+    goal = next((g for g in GOALS if g.form and g.form == form), None)
+    return goal.intent if goal else None
+
+
+def case_request(
+    tracker: Tracker,
+    *,
+    reason: str,
+    intent: str | None = None,
+    summary: str | None = None,
+    priority: str | None = None,
+) -> dict[str, Any]:
+    """The body of a new case for this conversation."""
+    intent = intent or goal_in_progress(tracker) or last_member_intent(tracker)
+    return {
+        "membership_number": verified_number(tracker) or None,
+        "channel": channel_of(tracker),
+        "conversation_id": tracker.sender_id,
+        "intent": intent,
+        "summary": (summary or f"{reason} ({intent or 'no clear intent'})")[:500],
+        "transcript": transcript(tracker),
+        "collected_values": collected_values(tracker),
+        "identity_level": tracker.get_slot("identity_level") or "none",
+        "priority": priority,
+    }
+
+
+def what_happens_next(case: dict[str, Any]) -> str:
+    """Tell the member who has it and when to expect a reply, honestly."""
+    team = case.get("team_name") or case.get("team") or "membership"
+    reference = case.get("reference")
+    if case.get("within_business_hours"):
+        when = "Someone will join this conversation shortly."
+    else:
+        opens = case.get("next_business_open_text") or case.get("next_business_open")
+        when = (
+            f"Our team is away at the moment; they'll pick this up when we open"
+            f"{' (' + str(opens) + ')' if opens else ''}."
+        )
+    return (
+        f"I've passed this to our {team} team with everything you've told me, so you "
+        f"won't need to repeat it. Your reference is {reference}. {when}"
+    )
+
+
+async def escalate(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    reason: str,
+    intent: str | None = None,
+    summary: str | None = None,
+    priority: str | None = None,
+) -> list[EventType]:
+    """Open a case for this conversation and pause the assistant until staff hand it back."""
+    body = case_request(tracker, reason=reason, intent=intent, summary=summary, priority=priority)
+    try:
+        case = await RecordsApi.as_service(channel=body["channel"]).post("/cases", body)
+    except ApiUnavailable:
+        pending.keep(method="POST", path="/cases", body=body, channel=body["channel"])
+        dispatcher.utter_message(
+            text="I can't reach the team's system right now, but I've saved your request "
+            "with this conversation and it will reach them as soon as it's back. "
+            "Nothing you've told me is lost."
+        )
+        return [ConversationPaused()]
+    dispatcher.utter_message(text=what_happens_next(case))
+    return [ConversationPaused(), SlotSet("last_reference", case.get("reference"))]
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the member's latest messages in a row were not understood."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+        if intent != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
+class EscalateToHuman(MemberAction):
+    def name(self) -> str:
+        return "action_escalate_to_human"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events = await escalate(dispatcher, tracker, reason="member asked for a person")
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *events]
+
+
+class HandleFallback(MemberAction):
+    """Say so when the assistant did not understand; the second time in a row, hand over."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        misunderstood = consecutive_fallbacks(tracker)
+        if misunderstood >= FALLBACKS_BEFORE_ESCALATION:
+            return await escalate(dispatcher, tracker, reason="assistant did not understand twice")
+        dispatcher.utter_message(
+            text="Sorry, I didn't quite understand that. Could you put it another way? "
+            "You can also ask to speak to a person."
+        )
+        return []
+
+
+class StopForm(MemberAction):
+    """The member changed their mind: stop asking, change nothing."""
+
+    def name(self) -> str:
+        return "action_stop_form"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("form_failures", 0),
+            SlotSet("form_outcome", None),
+        ]
+        if tracker.active_loop.get("name") == "rating_form":
+            from actions.feedback import store_rating
+
+            await store_rating(tracker)
+            dispatcher.utter_message(text="Thank you for your feedback. Goodbye!")
+            return events
+        dispatcher.utter_message(
+            text="OK, I've stopped there and nothing has been changed. "
+            "Is there anything else I can help with?"
+        )
+        return events

@@ -1,0 +1,89 @@
+"""What the assistant does for each member intent: the one table the dialogue rules come from.
+
+`scripts/generate_rules.py` turns this table into `data/rules/goals.yml`, so the rules, the
+actions and the tests never disagree about which intent needs an identity check or which form
+or action handles it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Goal:
+    """How one intent is handled."""
+
+    intent: str
+    # The form that collects values, or None when one action does the whole job.
+    form: str | None
+    # The action that runs once the form is complete (or at once when there is no form).
+    action: str
+    # Personal data is involved: run the identity check first.
+    needs_identity: bool = True
+    # When `action` reads the values back and asks "shall I go ahead?", the action that runs
+    # on "yes" (on "no" nothing is changed).
+    on_affirm: str | None = None
+
+
+GOALS: tuple[Goal, ...] = (
+    Goal(
+        "change_address",
+        "address_form",
+        "action_confirm_address",
+        on_affirm="action_submit_address",
+    ),
+    Goal(
+        "change_contact_details",
+        "contact_form",
+        "action_confirm_contact",
+        on_affirm="action_submit_contact",
+    ),
+    Goal(
+        "change_employment",
+        "employment_form",
+        "action_confirm_employment",
+        on_affirm="action_submit_employment",
+    ),
+    Goal("change_personal_details", "personal_details_form", "action_submit_personal_details"),
+    Goal("change_circumstances", "circumstances_form", "action_submit_circumstances"),
+    Goal("check_subscription", None, "action_check_subscription"),
+    Goal("payment_failed", None, "action_payment_failed"),
+    Goal("change_payment_method", "payment_method_form", "action_submit_payment_method"),
+    Goal("request_refund", "refund_form", "action_submit_refund"),
+    Goal("payment_not_recognised", "charge_form", "action_explain_charge"),
+    Goal("make_payment", None, "action_make_payment"),
+    Goal("renew_membership", None, "action_renew_membership"),
+    Goal("rejoin_membership", None, "action_rejoin_membership"),
+    Goal(
+        "cancel_membership",
+        "cancel_form",
+        "action_confirm_cancel",
+        on_affirm="action_submit_cancel",
+    ),
+    Goal("membership_status", None, "action_membership_status"),
+    Goal("ballot_eligibility", None, "action_ballot_eligibility"),
+    Goal("ballot_paper_missing", None, "action_ballot_paper_missing"),
+    Goal("data_protection_request", "data_protection_form", "action_submit_data_protection"),
+    Goal("complaint", "complaint_form", "action_submit_complaint", needs_identity=False),
+    Goal("join_membership", None, "action_join_membership", needs_identity=False),
+    Goal("ballot_info", None, "action_ballot_info", needs_identity=False),
+    Goal("industrial_action_info", None, "action_industrial_action_info", needs_identity=False),
+)
+
+GOALS_BY_INTENT = {goal.intent: goal for goal in GOALS}
+IDENTITY_GOALS = tuple(goal.intent for goal in GOALS if goal.needs_identity)
+
+# Questions a member may ask in the middle of a form; the assistant answers, then carries on
+# with the form. Each is answered by one action, without a form of its own.
+INTERRUPTIONS: dict[str, str] = {
+    "ballot_info": "action_ballot_info",
+    "industrial_action_info": "action_industrial_action_info",
+    "join_membership": "action_join_membership",
+    "bot_challenge": "utter_iamabot",
+    "greet": "utter_greet_in_form",
+    "thank_you": "utter_youre_welcome_in_form",
+    "out_of_scope": "utter_out_of_scope",
+}
+
+FORMS: tuple[str, ...] = ("identity_form",) + tuple(goal.form for goal in GOALS if goal.form)

@@ -1,0 +1,208 @@
+"""Joining, renewing, rejoining, resigning, and "am I still a member?"."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.api_client import ApiRejected, RecordsApi
+from actions.base import MemberAction, MemberForm
+from actions.conversation import channel_of, member_api, verified_number
+from actions.payments import money, when
+from actions.records import apply_change
+
+# Reasons for leaving that a cheaper category may answer better than resigning.
+REDUCED_RATE_REASONS = (
+    "retir",
+    "part time",
+    "part-time",
+    "afford",
+    "money",
+    "expensive",
+    "cost",
+    "student",
+    "maternity",
+    "parental",
+    "unemploy",
+    "redundan",
+    "career break",
+    "lost my job",
+    "low pay",
+    "hours",
+)
+
+
+class MembershipStatus(MemberAction):
+    def name(self) -> str:
+        return "action_membership_status"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        info = await member_api(tracker).get(f"/members/{verified_number(tracker)}/membership")
+        text = (
+            f"Your membership ({info['membership_number']}) is {info['status']}. "
+            f"{info['status_explanation']} You joined on {when(info['joined_on'])}."
+        )
+        if info.get("renewal_date"):
+            text += f" Your renewal date is {when(info['renewal_date'])}."
+        dispatcher.utter_message(text=text)
+        return []
+
+
+class RenewMembership(MemberAction):
+    def name(self) -> str:
+        return "action_renew_membership"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        renewal = await member_api(tracker).post(
+            f"/members/{verified_number(tracker)}/membership/renew"
+        )
+        dispatcher.utter_message(text=renewal["message"])
+        if Decimal(str(renewal.get("arrears") or 0)) > 0:
+            from actions.payments import send_payment_link
+
+            return await send_payment_link(dispatcher, tracker, purpose="pay_arrears")
+        return []
+
+
+class RejoinMembership(MemberAction):
+    def name(self) -> str:
+        return "action_rejoin_membership"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            outcome = await member_api(tracker).post(
+                f"/members/{verified_number(tracker)}/membership/rejoin"
+            )
+        except ApiRejected as exc:
+            if exc.status != 409:
+                raise
+            dispatcher.utter_message(text=exc.detail)
+            if "arrears" in exc.detail.lower() or "owe" in exc.detail.lower():
+                from actions.payments import send_payment_link
+
+                return await send_payment_link(dispatcher, tracker, purpose="pay_arrears")
+            return []
+        dispatcher.utter_message(
+            text=f"{outcome['message']} Your reference is {outcome['reference']}."
+        )
+        return [SlotSet("last_reference", outcome["reference"])]
+
+
+class ValidateCancelForm(MemberForm):
+    def name(self) -> str:
+        return "validate_cancel_form"
+
+    async def validate_cancel_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        reason = " ".join(str(value or "").split())
+        if not reason:
+            return self.invalid(dispatcher, tracker, "cancel_reason", "May I ask why?")
+        return self.valid(cancel_reason=reason[:400])
+
+
+class ConfirmCancel(MemberAction):
+    """Offer a reduced rate first when circumstances changed; then ask to confirm."""
+
+    def name(self) -> str:
+        return "action_confirm_cancel"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.get_slot("form_outcome"):
+            from actions.escalation import escalate
+
+            return [
+                SlotSet("form_outcome", None),
+                *await escalate(dispatcher, tracker, reason="resignation not completed"),
+            ]
+        reason = str(tracker.get_slot("cancel_reason") or "").lower()
+        if any(word in reason for word in REDUCED_RATE_REASONS):
+            rates = await member_api(tracker).get("/subscriptions/rates")
+            offers = [
+                f"{c['label']}: {money(r['amount'])} {r['frequency']}"
+                for c in rates["categories"]
+                if c["category"] in ("reduced", "retired", "student")
+                for r in c["rates"]
+                if r["frequency"] == "monthly"
+            ]
+            if offers:
+                dispatcher.utter_message(
+                    text="Before you go: if your circumstances have changed, you may be able to "
+                    "stay a member at a lower rate and keep your cover:\n- "
+                    + "\n- ".join(offers)
+                    + "\nYou can tell me about a change of circumstances instead."
+                )
+        dispatcher.utter_message(
+            text="Would you still like to resign your membership? Your Direct Debit would be "
+            "cancelled and your cover would end.",
+            buttons=[
+                {"title": "Yes, resign", "payload": "yes"},
+                {"title": "No, stay a member", "payload": "no"},
+            ],
+        )
+        return []
+
+
+class SubmitCancel(MemberAction):
+    def name(self) -> str:
+        return "action_submit_cancel"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        outcome = await apply_change(
+            dispatcher,
+            tracker,
+            method="POST",
+            path=f"/members/{verified_number(tracker)}/membership/resign",
+            body={"reason": tracker.get_slot("cancel_reason")},
+            done="your resignation",
+        )
+        events: list[EventType] = [SlotSet("cancel_reason", None)]
+        if outcome:
+            dispatcher.utter_message(
+                text=f"{outcome['message']} Your reference is {outcome['reference']}. "
+                f"We're sorry to see you go, and you're welcome back any time."
+            )
+            events.append(SlotSet("last_reference", outcome["reference"]))
+        return events
+
+
+class JoinMembership(MemberAction):
+    """How to join, with the current rates from the records API."""
+
+    def name(self) -> str:
+        return "action_join_membership"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        rates = await RecordsApi.as_service(channel=channel_of(tracker)).get("/subscriptions/rates")
+        lines = [
+            f"- {c['label']}: "
+            + ", ".join(f"{money(r['amount'])} {r['frequency']}" for r in c["rates"])
+            + (f" ({c['who_qualifies']})" if c.get("who_qualifies") else "")
+            for c in rates["categories"]
+            if c["category"] != "honorary"
+        ]
+        dispatcher.utter_message(
+            text="We'd be glad to have you. Membership rates depend on your circumstances:\n"
+            + "\n".join(lines)
+            + "\nYou can apply online in about five minutes; you'll need your employer, "
+            "workplace and bank details for the Direct Debit (entered on our secure "
+            "page, never in this chat). Ask for a person if you'd like help applying."
+        )
+        return []

@@ -1,0 +1,460 @@
+"""Subscriptions and payments: what a member pays, failed collections, refunds, charges, links.
+
+Bank details and card numbers are never taken in chat: the member gets a signed, single-use,
+expiring link to the secure page the records API serves.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import parsing
+from actions.api_client import ApiRejected
+from actions.base import MemberAction, MemberForm
+from actions.conversation import member_api, verified_number
+from actions.records import apply_change
+
+CIRCUMSTANCES = {
+    "retire": "retirement",
+    "pension": "retirement",
+    "parental": "parental_leave",
+    "maternity": "parental_leave",
+    "paternity": "parental_leave",
+    "adoption": "parental_leave",
+    "unemploy": "unemployment",
+    "redundan": "unemployment",
+    "lost my job": "unemployment",
+    "career break": "career_break",
+    "sabbatical": "career_break",
+    "part time": "part_time",
+    "part-time": "part_time",
+    "reduced hours": "part_time",
+    "student": "student",
+    "study": "student",
+    "university": "student",
+}
+
+
+def money(value: Any) -> str:
+    return f"£{Decimal(str(value)):,.2f}"
+
+
+def when(value: str | None) -> str:
+    return date.fromisoformat(value).strftime("%-d %B %Y") if value else "not scheduled"
+
+
+def _member_path(tracker: Tracker, suffix: str) -> str:
+    return f"/members/{verified_number(tracker)}{suffix}"
+
+
+class CheckSubscription(MemberAction):
+    def name(self) -> str:
+        return "action_check_subscription"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        sub = await member_api(tracker).get(_member_path(tracker, "/subscription"))
+        # The API's explanation already says what, how often, which category and since when.
+        note = sub["collection_note"]
+        lines = [sub["explanation"], f"It's {note}." if note else ""]
+        lines = [line for line in lines if line]
+        if change := sub.get("last_change"):
+            lines.append(f"It last changed on {when(change['on'])}: {change['reason']}")
+        if upcoming := sub.get("upcoming_change"):
+            lines.append(
+                f"From {when(upcoming['on'])} it will be "
+                f"{money(upcoming['amount']) if upcoming.get('amount') else 'a new rate'} "
+                f"({upcoming['category_label']})."
+            )
+        dispatcher.utter_message(text="\n".join(line for line in lines if line))
+        return []
+
+
+class PaymentFailed(MemberAction):
+    def name(self) -> str:
+        return "action_payment_failed"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        api = member_api(tracker)
+        try:
+            failed = await api.get(_member_path(tracker, "/collections/last-failed"))
+        except ApiRejected as exc:
+            if exc.status != 404:
+                raise
+            dispatcher.utter_message(
+                text="Good news: I can't see any failed payments on your "
+                "membership. If your bank shows one, ask for a person "
+                "and we'll look into it."
+            )
+            return []
+        arrears = await api.get(_member_path(tracker, "/arrears"))
+        dispatcher.utter_message(
+            text=f"Your payment of {money(failed['amount'])} due on {when(failed['due_on'])} "
+            f"wasn't collected. {failed['reason']}\n{failed['what_happens_next']}\n"
+            f"You currently owe {money(arrears['amount'])}.",
+        )
+        dispatcher.utter_message(
+            text="What would you like to do?",
+            buttons=[
+                {"title": "Pay what I owe now", "payload": "I want to pay my arrears"},
+                {
+                    "title": "Set up a new Direct Debit",
+                    "payload": "I want to set up a new direct debit",
+                },
+                {"title": "Talk to the team", "payload": "I want to speak to a person"},
+            ],
+        )
+        return []
+
+
+async def send_payment_link(
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, purpose: str
+) -> list[EventType]:
+    link = await member_api(tracker).post(
+        _member_path(tracker, "/payment-links"), {"purpose": purpose}
+    )
+    what = (
+        "set up your Direct Debit"
+        if purpose == "set_up_mandate"
+        else f"pay {money(link['amount'])}"
+        if link.get("amount")
+        else "make your payment"
+    )
+    dispatcher.utter_message(
+        text=f"Please use this secure page to {what}: {link['url']}\nIt works once and expires "
+        f"at {link['expires_at'][11:16]} (UK time may differ by an hour). Never type bank or "
+        f"card details into this chat."
+    )
+    return []
+
+
+class MakePayment(MemberAction):
+    def name(self) -> str:
+        return "action_make_payment"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        arrears = await member_api(tracker).get(_member_path(tracker, "/arrears"))
+        if Decimal(str(arrears["amount"])) <= 0:
+            dispatcher.utter_message(
+                text="You don't owe anything at the moment: your membership is fully paid up."
+            )
+            return []
+        dispatcher.utter_message(text=f"You owe {money(arrears['amount'])}.")
+        return await send_payment_link(dispatcher, tracker, purpose="pay_arrears")
+
+
+class ValidatePaymentMethodForm(MemberForm):
+    def name(self) -> str:
+        return "validate_payment_method_form"
+
+    async def validate_payment_method_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").lower()
+        if any(
+            w in text
+            for w in (
+                "payroll",
+                "check-off",
+                "check off",
+                "checkoff",
+                "wages",
+                "pay slip",
+                "salary",
+                "from my pay",
+            )
+        ):
+            return self.valid(payment_method_choice="payroll")
+        if any(w in text for w in ("direct debit", "dd", "bank", "debit")):
+            return self.valid(payment_method_choice="direct_debit")
+        return self.invalid(
+            dispatcher,
+            tracker,
+            "payment_method_choice",
+            "Would you like to pay by Direct Debit, or from your pay (check-off)?",
+        )
+
+
+class SubmitPaymentMethod(MemberAction):
+    def name(self) -> str:
+        return "action_submit_payment_method"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        choice = tracker.get_slot("payment_method_choice")
+        events: list[EventType] = [SlotSet("payment_method_choice", None)]
+        if tracker.get_slot("form_outcome"):
+            from actions.escalation import escalate
+
+            return [
+                SlotSet("form_outcome", None),
+                *events,
+                *await escalate(dispatcher, tracker, reason="payment method not completed"),
+            ]
+        if choice == "payroll":
+            outcome = await apply_change(
+                dispatcher,
+                tracker,
+                method="POST",
+                path=_member_path(tracker, "/payment-method"),
+                body={"method": "payroll"},
+                done="your request to pay from your salary",
+            )
+            if outcome:
+                dispatcher.utter_message(
+                    text=f"{outcome['message']} Your reference is {outcome['reference']}."
+                )
+            return events
+        return events + await send_payment_link(dispatcher, tracker, purpose="set_up_mandate")
+
+
+class ValidateCircumstancesForm(MemberForm):
+    def name(self) -> str:
+        return "validate_circumstances_form"
+
+    async def validate_circumstance(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").lower()
+        for word, circumstance in CIRCUMSTANCES.items():
+            if word in text:
+                return self.valid(circumstance=circumstance)
+        return self.invalid(
+            dispatcher,
+            tracker,
+            "circumstance",
+            "Is it retirement, parental leave, unemployment, a career break, "
+            "going part time, or becoming a student?",
+        )
+
+    async def validate_circumstance_date(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").lower()
+        on = (
+            date.today()
+            if any(w in text for w in ("today", "now", "already"))
+            else parsing.parse_date(text)
+        )
+        if not on:
+            return self.invalid(
+                dispatcher,
+                tracker,
+                "circumstance_date",
+                "I couldn't read that as a date. Try it like 01/03/2027.",
+            )
+        return self.valid(circumstance_date=on.isoformat())
+
+
+class SubmitCircumstances(MemberAction):
+    def name(self) -> str:
+        return "action_submit_circumstances"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = [
+            SlotSet("circumstance", None),
+            SlotSet("circumstance_date", None),
+        ]
+        if tracker.get_slot("form_outcome"):
+            from actions.escalation import escalate
+
+            return [
+                SlotSet("form_outcome", None),
+                *events,
+                *await escalate(
+                    dispatcher, tracker, reason="change of circumstances not completed"
+                ),
+            ]
+        outcome = await apply_change(
+            dispatcher,
+            tracker,
+            method="POST",
+            path=_member_path(tracker, "/circumstances"),
+            body={
+                "circumstance": tracker.get_slot("circumstance"),
+                "effective_from": tracker.get_slot("circumstance_date"),
+            },
+            done="your change of circumstances",
+        )
+        if outcome:
+            text = (
+                f"{outcome['message']} From {when(outcome['effective_from'])} you'll be a "
+                f"{outcome['new_category_label']} member paying {money(outcome['new_amount'])} "
+                f"{outcome['frequency']}. Your reference is {outcome['reference']}."
+            )
+            if outcome.get("refund_note"):
+                text += f"\n{outcome['refund_note']}"
+            dispatcher.utter_message(text=text)
+            events.append(SlotSet("last_reference", outcome["reference"]))
+        return events
+
+
+# "the last one", "my latest payment", "this month's": members name a payment by when it was.
+LATEST_PAYMENT = re.compile(r"\b(last|latest|most recent|this month'?s?|recent)\b", re.I)
+
+
+async def _latest_collected(tracker: Tracker) -> dict[str, Any] | None:
+    """The member's most recent collected payment, if any."""
+    history = await member_api(tracker).get(_member_path(tracker, "/collections"))
+    collected = [c for c in history["collections"] if c["status"] == "collected"]
+    return max(collected, key=lambda c: c["due_on"], default=None)
+
+
+class ValidateRefundForm(MemberForm):
+    def name(self) -> str:
+        return "validate_refund_form"
+
+    async def validate_refund_payment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "")
+        on, paid = parsing.parse_date(text), parsing.amount(text)
+        if not on and not paid and LATEST_PAYMENT.search(text):
+            latest = await _latest_collected(tracker)
+            if latest:
+                dispatcher.utter_message(
+                    text=f"That's the {money(latest['amount'])} collected on "
+                    f"{when(latest['due_on'])}."
+                )
+                return self.valid(refund_payment=latest["due_on"])
+        if not on and not paid:
+            return self.invalid(
+                dispatcher,
+                tracker,
+                "refund_payment",
+                "Please tell me the date of the payment (like 01/10/2026) or "
+                "its amount (like £24.50).",
+            )
+        return self.valid(refund_payment=text[:200])
+
+    async def validate_refund_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        reason = " ".join(str(value or "").split())
+        if len(reason) < 3:
+            return self.invalid(
+                dispatcher,
+                tracker,
+                "refund_reason",
+                "Could you say a little about why it should be refunded?",
+            )
+        return self.valid(refund_reason=reason[:1000])
+
+
+class SubmitRefund(MemberAction):
+    def name(self) -> str:
+        return "action_submit_refund"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = [SlotSet("refund_payment", None), SlotSet("refund_reason", None)]
+        if tracker.get_slot("form_outcome"):
+            from actions.escalation import escalate
+
+            return [
+                SlotSet("form_outcome", None),
+                *events,
+                *await escalate(dispatcher, tracker, reason="refund request not completed"),
+            ]
+        which = str(tracker.get_slot("refund_payment") or "")
+        body: dict[str, Any] = {"reason": tracker.get_slot("refund_reason")}
+        if on := parsing.parse_date(which):
+            body["collection_due_on"] = on.isoformat()
+        if paid := parsing.amount(which):
+            body["amount"] = str(paid)
+        outcome = await apply_change(
+            dispatcher,
+            tracker,
+            method="POST",
+            path=_member_path(tracker, "/refund-requests"),
+            body=body,
+            done="your refund request",
+        )
+        if outcome:
+            dispatcher.utter_message(
+                text=f"{outcome['message']} Your reference is {outcome['reference']}."
+            )
+            events.append(SlotSet("last_reference", outcome["reference"]))
+        return events
+
+
+class ValidateChargeForm(MemberForm):
+    def name(self) -> str:
+        return "validate_charge_form"
+
+    async def validate_charge_details(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "")
+        if not parsing.parse_date(text) and not parsing.amount(text):
+            return self.invalid(
+                dispatcher,
+                tracker,
+                "charge_details",
+                "Please tell me the amount (like £20) or the date it left your "
+                "account (like 01/11/2026).",
+            )
+        return self.valid(charge_details=text[:200])
+
+
+class ExplainCharge(MemberAction):
+    def name(self) -> str:
+        return "action_explain_charge"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = [SlotSet("charge_details", None)]
+        if tracker.get_slot("form_outcome"):
+            from actions.escalation import escalate
+
+            return [
+                SlotSet("form_outcome", None),
+                *events,
+                *await escalate(dispatcher, tracker, reason="unrecognised charge"),
+            ]
+        text = str(tracker.get_slot("charge_details") or "")
+        on, paid = parsing.parse_date(text), parsing.amount(text)
+        found = await member_api(tracker).get(
+            _member_path(tracker, "/collections/match"),
+            amount=str(paid) if paid else None,
+            on=on.isoformat() if on else None,
+        )
+        if found.get("matches"):
+            lines = [found["explanation"]] + [
+                f"- {when(m['due_on'])}: {money(m['amount'])}, {m['description']} "
+                f"({m['status']}). {m['explanation']}"
+                for m in found["matches"][:5]
+            ]
+            dispatcher.utter_message(text="\n".join(lines))
+            return events
+        from actions.escalation import escalate
+
+        dispatcher.utter_message(
+            text="I can't match that to any payment we've taken. Our "
+            "payments team will look into it for you."
+        )
+        return events + await escalate(
+            dispatcher,
+            tracker,
+            reason="charge not recognised",
+            intent="payment_not_recognised",
+            summary=f"Member does not recognise a charge: {text[:200]}",
+        )

@@ -1,0 +1,106 @@
+"""Requests kept while the records API is down, replayed when it is back.
+
+A member who asked for something while the API was unreachable is told so honestly; what they
+asked for is written here (a small SQLite file, so it survives a restart of the action server)
+and replayed with the service token once the API answers again. Nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from actions.api_client import ApiRejected, ApiUnavailable, RecordsApi
+from actions.settings import get_settings
+
+log = logging.getLogger(__name__)
+REPLAY_EVERY_SECONDS = 30
+_replayer: asyncio.Task[None] | None = None
+
+
+def _connect() -> sqlite3.Connection:
+    path = Path(get_settings().pending_store)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10)
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS pending_requests ("
+        " id INTEGER PRIMARY KEY, created REAL NOT NULL, method TEXT NOT NULL,"
+        " path TEXT NOT NULL, body TEXT NOT NULL, channel TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT)"
+    )
+    return conn
+
+
+def keep(*, method: str, path: str, body: dict[str, Any], channel: str) -> int:
+    """Store a request for replay; returns its local id."""
+    with _connect() as conn:
+        cursor = conn.execute(
+            "INSERT INTO pending_requests (created, method, path, body, channel)"
+            " VALUES (?,?,?,?,?)",
+            (time.time(), method, path, json.dumps(body), channel),
+        )
+        ensure_replaying()
+        return int(cursor.lastrowid or 0)
+
+
+def waiting() -> list[dict[str, Any]]:
+    """Requests not yet replayed, oldest first."""
+    with _connect() as conn:
+        rows = conn.execute(
+            "SELECT id, method, path, body, channel, attempts FROM pending_requests"
+            " WHERE outcome IS NULL ORDER BY id"
+        ).fetchall()
+    columns = ("id", "method", "path", "body", "channel", "attempts")
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+async def replay_once() -> int:
+    """Replay what is waiting; returns how many were settled (done or refused for good)."""
+    settled = 0
+    for item in waiting():
+        api = RecordsApi.as_service(channel=item["channel"])
+        try:
+            await api.request(item["method"], item["path"], json=json.loads(item["body"]))
+            outcome = "done"
+        except ApiUnavailable:
+            with _connect() as conn:
+                conn.execute(
+                    "UPDATE pending_requests SET attempts = attempts + 1 WHERE id = ?",
+                    (item["id"],),
+                )
+            break  # still down: keep the order, try again later
+        except ApiRejected as exc:
+            # Refused on its merits (e.g. the value became invalid): recorded, not retried.
+            outcome = f"refused: {exc.status} {exc.detail}"[:300]
+            log.warning("pending request %s refused: %s", item["id"], outcome)
+        with _connect() as conn:
+            conn.execute(
+                "UPDATE pending_requests SET outcome = ? WHERE id = ?", (outcome, item["id"])
+            )
+        settled += 1
+    return settled
+
+
+async def _replay_forever() -> None:
+    while True:
+        try:
+            await replay_once()
+        except Exception:  # noqa: BLE001 - the replayer must never die
+            log.exception("replaying pending requests failed")
+        await asyncio.sleep(REPLAY_EVERY_SECONDS)
+
+
+def ensure_replaying() -> None:
+    """Start the background replayer in the action server's event loop, once."""
+    global _replayer
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # not inside the server (a script or a test): replay_once() is called directly
+    if _replayer is None or _replayer.done():
+        _replayer = loop.create_task(_replay_forever())

@@ -1,0 +1,36 @@
+"""Session start: a member the channel has already verified starts the session verified."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.api_client import ApiError, RecordsApi
+from actions.base import MemberAction
+from actions.conversation import channel_of
+from actions.identity import signed_identity, verified_events
+from actions.settings import get_settings
+
+
+class SessionStart(MemberAction):
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        metadata = tracker.get_slot("session_started_metadata")
+        number = signed_identity(metadata, secret=get_settings().channel_secret)
+        if number:
+            try:
+                answer = await RecordsApi.as_service(channel=channel_of(tracker)).post(
+                    "/identity/signed-in", {"membership_number": number}
+                )
+                events += verified_events(answer)
+            except ApiError:
+                # Not fatal: the member is asked the identity questions instead.
+                pass
+        return [*events, ActionExecuted("action_listen")]

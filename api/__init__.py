@@ -1,0 +1,1 @@
+"""The membership records API: the only part of memberdesk that touches member data."""

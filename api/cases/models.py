@@ -1,0 +1,82 @@
+"""Cases: conversations and emails escalated to a person."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from api.database import Base
+from api.members.models import _enum
+from api.timekeeping import utcnow
+
+
+class CaseStatus(str, enum.Enum):
+    open = "open"
+    in_progress = "in_progress"
+    waiting_on_member = "waiting_on_member"
+    resolved = "resolved"
+
+
+class Priority(str, enum.Enum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    conversation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    intent: Mapped[str | None] = mapped_column(String(60))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    priority: Mapped[Priority] = mapped_column(_enum(Priority))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), index=True)
+    summary: Mapped[str] = mapped_column(String(500))
+    identity_level: Mapped[str] = mapped_column(String(30), default="none")
+    # Values the assistant collected before escalating, so the member never repeats them.
+    collected_values: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The redacted transcript as it stood at escalation: [{"at", "sender", "text"}, ...]
+    transcript: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    sla_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Stage 1 complaints-procedure deadline (complaints only).
+    complaint_deadline_on: Mapped[date | None] = mapped_column(Date)
+    # One calendar month for a subject access or other data protection request (UK GDPR).
+    statutory_due_on: Mapped[date | None] = mapped_column(Date)
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    outcome: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    messages: Mapped[list[CaseMessage]] = relationship(order_by="CaseMessage.id")
+
+
+class CaseMessage(Base):
+    """A message on a case after escalation: from the member, from staff, or a note."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # member, staff, assistant, note
+    sender: Mapped[str] = mapped_column(String(20))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SatisfactionRating(Base):
+    __tablename__ = "satisfaction_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(200), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,314 @@
+"""Cases: escalations to a person, routed to a team, with an SLA counted in business hours.
+
+A case carries everything the assistant collected, so the member never repeats themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.audit.service import record
+from api.cases import sla
+from api.cases.models import Case, CaseMessage, CaseStatus, Priority, SatisfactionRating
+from api.config import Settings
+from api.errors import Conflict, InvalidValue, NotAllowed, NotFound
+from api.members.models import Member
+from api.references import new_reference
+from api.security import Caller
+from api.staff.models import Team
+from api.staff.service import ensure_default_teams
+from api.timekeeping import utcnow
+
+TeamCode = Literal["records", "payments", "ballots", "complaints", "data_protection", "membership"]
+Sender = Literal["member", "staff", "assistant", "note"]
+
+_PAYMENT_INTENTS = frozenset(
+    {"payment_failed", "change_payment_method", "request_refund", "payment_not_recognised",
+     "make_payment", "check_subscription"}
+)
+_HIGH_PRIORITY_INTENTS = frozenset({"complaint", "data_protection_request"})
+_PRIORITY_RANK = {Priority.low: 0, Priority.normal: 1, Priority.high: 2, Priority.urgent: 3}
+# Who may write which kind of message: staff write as themselves or leave internal notes;
+# the assistant relays the member's words and its own.
+_SENDERS_BY_CALLER: dict[str, frozenset[str]] = {
+    "staff": frozenset({"staff", "note"}),
+    "service": frozenset({"member", "assistant"}),
+}
+
+
+@dataclass(frozen=True)
+class OpenedCase:
+    """A new case and what the member should be told about when it will be handled."""
+
+    case: Case
+    team: Team
+    within_business_hours: bool
+    next_business_open: datetime
+
+
+def team_code_for(intent: str | None) -> TeamCode:
+    """The team that handles an intent (see the intent contract); membership by default."""
+    if intent in _PAYMENT_INTENTS:
+        return "payments"
+    if intent and intent.startswith("change_"):
+        return "records"
+    if intent and (intent.startswith("ballot_") or intent == "industrial_action_info"):
+        return "ballots"
+    if intent == "complaint":
+        return "complaints"
+    if intent == "data_protection_request":
+        return "data_protection"
+    return "membership"
+
+
+def priority_for(intent: str | None, requested: Priority | None = None) -> Priority:
+    """The intent's priority, raised (never lowered) to what the caller asked for."""
+    default = Priority.high if intent in _HIGH_PRIORITY_INTENTS else Priority.normal
+    if requested is not None and _PRIORITY_RANK[requested] > _PRIORITY_RANK[default]:
+        return requested
+    return default
+
+
+def team_by_code(*, db_session: Session, code: TeamCode) -> Team:
+    """The team with this code; the default teams are created first if they are missing."""
+    team = db_session.scalar(select(Team).where(Team.code == code))
+    if team is not None:
+        return team
+    try:
+        ensure_default_teams(db_session)
+    except IntegrityError:
+        # Another request created them first.
+        db_session.rollback()
+    team = db_session.scalar(select(Team).where(Team.code == code))
+    if team is None:
+        raise NotFound(f"There is no {code} team set up.")
+    return team
+
+
+def open_case(
+    *,
+    db_session: Session,
+    member_id: int | None,
+    channel: str,
+    conversation_id: str | None,
+    intent: str | None,
+    summary: str,
+    transcript: Sequence[Mapping[str, str]],
+    collected_values: Mapping[str, str],
+    identity_level: str,
+    priority: Priority | None = None,
+    actor: str,
+    settings: Settings,
+    now: datetime | None = None,
+) -> OpenedCase:
+    """Open a case routed by intent, with its SLA and any complaint or statutory deadline."""
+    opened_at = now or utcnow()
+    team = team_by_code(db_session=db_session, code=team_code_for(intent))
+    chosen = priority_for(intent, priority)
+    received_on = sla.local_today(now=opened_at, settings=settings)
+    case = Case(
+        reference=new_reference("CASE"),
+        member_id=member_id,
+        channel=channel,
+        conversation_id=conversation_id,
+        intent=intent,
+        team_id=team.id,
+        priority=chosen,
+        status=CaseStatus.open,
+        summary=summary,
+        identity_level=identity_level,
+        collected_values=dict(collected_values),
+        # Stored as given: the assistant redacts card numbers and the like before sending.
+        transcript=[dict(line) for line in transcript],
+        sla_due_at=sla.sla_due_at(opened_at, chosen, settings=settings),
+        complaint_deadline_on=(
+            sla.add_business_days(
+                received_on, sla.COMPLAINT_STAGE1_BUSINESS_DAYS, settings=settings
+            )
+            if team.code == "complaints"
+            else None
+        ),
+        statutory_due_on=(
+            sla.one_calendar_month_after(received_on, settings=settings)
+            if team.code == "data_protection"
+            else None
+        ),
+        created_at=opened_at,
+    )
+    db_session.add(case)
+    db_session.flush()
+    record(
+        db_session=db_session,
+        actor=actor,
+        action="case.opened",
+        member_id=member_id,
+        channel=channel,
+        detail=f"{case.reference} team={team.code} priority={chosen.value} intent={intent or '-'}",
+    )
+    db_session.commit()
+    return OpenedCase(
+        case=case,
+        team=team,
+        within_business_hours=sla.is_open(opened_at, settings=settings),
+        next_business_open=sla.next_open(opened_at, settings=settings),
+    )
+
+
+def member_id_for(*, db_session: Session, membership_number: str | None) -> int | None:
+    """The id of the member a case is about; an unknown number is refused, not dropped."""
+    if membership_number is None:
+        return None
+    member_id = db_session.scalar(
+        select(Member.id).where(Member.membership_number == membership_number)
+    )
+    if member_id is None:
+        raise InvalidValue("No member has that membership number.", field="membership_number")
+    return member_id
+
+
+def case_deadline(case: Case) -> date | None:
+    """The date a full response is owed: the complaint stage 1 or the statutory deadline."""
+    return case.complaint_deadline_on or case.statutory_due_on
+
+
+def get_case(*, db_session: Session, reference: str) -> Case:
+    """The case with this reference, or NotFound."""
+    case = db_session.scalar(select(Case).where(Case.reference == reference.strip().upper()))
+    if case is None:
+        raise NotFound("There is no case with that reference.", field="reference")
+    return case
+
+
+def cases_for_member(*, db_session: Session, member_id: int) -> list[Case]:
+    """A member's cases, newest first."""
+    return list(
+        db_session.scalars(
+            select(Case)
+            .where(Case.member_id == member_id)
+            .order_by(Case.created_at.desc(), Case.id.desc())
+        )
+    )
+
+
+def cases_for_conversation(
+    *, db_session: Session, conversation_id: str, include_resolved: bool = False
+) -> list[Case]:
+    """The cases opened from a conversation, newest first; resolved ones only if asked."""
+    query = select(Case).where(Case.conversation_id == conversation_id)
+    if not include_resolved:
+        query = query.where(Case.status != CaseStatus.resolved)
+    return list(db_session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc())))
+
+
+def add_message(
+    *, db_session: Session, case: Case, sender: Sender, text: str, caller: Caller, channel: str
+) -> CaseMessage:
+    """Add a message to a case; a member's reply puts a waiting or resolved case back in queue."""
+    if sender not in _SENDERS_BY_CALLER.get(caller.kind, frozenset()):
+        raise NotAllowed(
+            f"A {caller.kind} caller cannot add a message as {sender}.", field="sender"
+        )
+    message = CaseMessage(
+        case_id=case.id,
+        sender=sender,
+        staff_id=caller.staff_id if caller.kind == "staff" else None,
+        text=text,
+    )
+    db_session.add(message)
+    reopened = sender == "member" and case.status in (
+        CaseStatus.waiting_on_member,
+        CaseStatus.resolved,
+    )
+    if reopened:
+        case.status = CaseStatus.open
+        case.resolved_at = None
+    record(
+        db_session=db_session,
+        actor=caller.actor,
+        action="case.message_added",
+        member_id=case.member_id,
+        channel=channel,
+        detail=f"{case.reference} sender={sender}" + (" reopened" if reopened else ""),
+    )
+    db_session.commit()
+    return message
+
+
+def change_status(
+    *,
+    db_session: Session,
+    case: Case,
+    status: CaseStatus,
+    outcome: str | None,
+    caller: Caller,
+    channel: str,
+) -> Case:
+    """Move a case on; resolving it needs an outcome the member can be told."""
+    if status == case.status:
+        raise Conflict(f"The case is already {status.value.replace('_', ' ')}.", field="status")
+    if status == CaseStatus.resolved and not outcome:
+        raise InvalidValue("Say what the outcome was when resolving a case.", field="outcome")
+    previous = case.status
+    case.status = status
+    if outcome:
+        case.outcome = outcome
+    case.resolved_at = utcnow() if status == CaseStatus.resolved else None
+    if case.assigned_staff_id is None and caller.kind == "staff":
+        case.assigned_staff_id = caller.staff_id
+    record(
+        db_session=db_session,
+        actor=caller.actor,
+        action="case.status_changed",
+        member_id=case.member_id,
+        fields=["status"] + (["outcome"] if outcome else []),
+        channel=channel,
+        detail=f"{case.reference} {previous.value} -> {status.value}",
+    )
+    db_session.commit()
+    return case
+
+
+def record_rating(
+    *,
+    db_session: Session,
+    conversation_id: str,
+    channel: str,
+    score: int,
+    comment: str | None,
+    actor: str,
+) -> SatisfactionRating:
+    """Store a member's satisfaction rating of a conversation."""
+    if not 1 <= score <= 5:
+        raise InvalidValue("A rating is a whole number from 1 to 5.", field="score")
+    rating = SatisfactionRating(
+        conversation_id=conversation_id, channel=channel, score=score, comment=comment
+    )
+    db_session.add(rating)
+    record(
+        db_session=db_session,
+        actor=actor,
+        action="rating.recorded",
+        channel=channel,
+        detail=f"conversation={conversation_id[:200]} score={score}",
+    )
+    db_session.commit()
+    return rating
+
+
+def member_for_case(*, db_session: Session, case: Case) -> Member | None:
+    """The member a case is about, if known."""
+    return db_session.get(Member, case.member_id) if case.member_id is not None else None
+
+
+def team_of(*, db_session: Session, case: Case) -> Team:
+    """The team a case is routed to."""
+    team = db_session.get(Team, case.team_id)
+    assert team is not None  # team_id is a non-null foreign key
+    return team

@@ -1,0 +1,83 @@
+"""Settings for the records API, read from MEMBERDESK_* environment variables or a .env file."""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that are fine on a laptop and fatal anywhere else.
+# Known placeholders: Settings refuses to start with them outside development and test.
+DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
+DEFAULT_SERVICE_TOKEN = "development-only-service-token"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    """Everything the records API can be told from outside."""
+
+    model_config = SettingsConfigDict(env_prefix="MEMBERDESK_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "staging", "production"] = "development"
+    database_url: str = "sqlite:///var/memberdesk.db"
+    secret_key: str = DEFAULT_SECRET_KEY
+    # The bearer token the action server and the channels present.
+    service_token: str = DEFAULT_SERVICE_TOKEN
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    # As long as a Rasa conversation session: a member verified once stays verified until the
+    # session expires.
+    member_token_minutes: int = Field(default=30, ge=1, le=240)
+    staff_token_minutes: int = Field(default=480, ge=5, le=1440)
+    identity_max_failures: int = 3
+    identity_lockout_minutes: int = 30
+    payment_link_minutes: int = Field(default=30, ge=5, le=1440)
+    # Strings in imports and requests longer than this are refused rather than truncated.
+    max_text_length: int = 200
+    # Opening hours of the member-facing teams: case SLAs count only these hours.
+    business_hours_start: time = time(9, 0)
+    business_hours_end: time = time(17, 0)
+    timezone: str = "Europe/London"
+    # UK bank holidays differ between the three jurisdictions.
+    bank_holiday_region: Literal["england-and-wales", "scotland", "northern-ireland"] = (
+        "england-and-wales"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"MEMBERDESK_TIMEZONE {value!r} is not a known time zone") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _opening_hours_in_order(self) -> Settings:
+        if self.business_hours_start >= self.business_hours_end:
+            raise ValueError("MEMBERDESK_BUSINESS_HOURS_START must be before ..._END")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_outside_development(self) -> Settings:
+        if self.env not in ("development", "test"):
+            for name, value, default in (
+                ("MEMBERDESK_SECRET_KEY", self.secret_key, DEFAULT_SECRET_KEY),
+                ("MEMBERDESK_SERVICE_TOKEN", self.service_token, DEFAULT_SERVICE_TOKEN),
+            ):
+                if value == default or len(value) < 32:
+                    raise ValueError(
+                        f"{name} is left at its default or shorter than 32 characters; "
+                        f"set it before running with MEMBERDESK_ENV={self.env}"
+                    )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,91 @@
+"""FastAPI dependencies shared by every domain's routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Path
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.config import Settings, get_settings
+from api.database import get_db
+from api.members.models import Member
+from api.security import Caller, InvalidToken, caller_from_bearer
+
+SessionDep = Annotated[Session, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+CHANNELS = ("webchat", "telegram", "email", "rest", "console", "api", "import")
+
+
+def get_caller(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
+    """The verified caller, or 401."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(
+            401, "Sign in or present a valid token.", {"WWW-Authenticate": "Bearer"}
+        )
+    try:
+        return caller_from_bearer(token.strip(), settings=settings)
+    except InvalidToken:
+        raise HTTPException(
+            401, "Sign in or present a valid token.", {"WWW-Authenticate": "Bearer"}
+        ) from None
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_channel(x_memberdesk_channel: Annotated[str | None, Header()] = None) -> str:
+    """The channel the request came through, as the caller reports it (for the audit log)."""
+    channel = (x_memberdesk_channel or "api").lower()
+    return channel if channel in CHANNELS else "api"
+
+
+ChannelDep = Annotated[str, Depends(get_channel)]
+
+
+def require_service(caller: CallerDep) -> Caller:
+    """Only the action server and the channels."""
+    if caller.kind != "service":
+        raise HTTPException(403, "Not enough permissions.")
+    return caller
+
+
+def require_staff(caller: CallerDep) -> Caller:
+    """Only signed-in staff."""
+    if caller.kind != "staff":
+        raise HTTPException(403, "Not enough permissions.")
+    return caller
+
+
+def require_service_or_staff(caller: CallerDep) -> Caller:
+    """The action server, the channels or staff; never a member-scoped token."""
+    if caller.kind == "member":
+        raise HTTPException(403, "Not enough permissions.")
+    return caller
+
+
+ServiceCaller = Annotated[Caller, Depends(require_service)]
+StaffCaller = Annotated[Caller, Depends(require_staff)]
+ServiceOrStaffCaller = Annotated[Caller, Depends(require_service_or_staff)]
+
+
+def valid_owned_member(
+    membership_number: Annotated[str, Path(max_length=20)], caller: CallerDep, db: SessionDep
+) -> Member:
+    """The member named in the path, if this caller may see them.
+
+    A member-scoped token asking for someone else gets exactly the 404 a missing member gets,
+    so the API never confirms that another membership number exists.
+    """
+    member = db.scalar(select(Member).where(Member.membership_number == membership_number))
+    if member is None or (caller.kind == "member" and caller.member_id != member.id):
+        raise HTTPException(404, "No such member.")
+    return member
+
+
+OwnedMember = Annotated[Member, Depends(valid_owned_member)]

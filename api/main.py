@@ -1,0 +1,88 @@
+"""The records API application: routers, and the one error boundary."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
+
+from api.config import get_settings
+from api.errors import DomainError
+
+log = logging.getLogger("memberdesk.api")
+
+
+def _routers() -> list[APIRouter]:
+    # Imported here, not at module level, so importing api.main stays cheap.
+    from api.ballots.views import router as ballots
+    from api.cases.views import router as cases
+    from api.changes.views import router as changes
+    from api.employers.views import router as employers
+    from api.identity.views import router as identity
+    from api.members.lifecycle_views import router as membership
+    from api.members.views import router as members
+    from api.payments.views import router as payments
+    from api.staff.views import router as staff
+    from api.subscriptions.views import router as subscriptions
+
+    return [identity, members, membership, employers, subscriptions, payments, ballots, changes,
+            cases, staff]
+
+
+def create_app() -> FastAPI:
+    """Build the application. Settings are read (and checked) here, at start-up."""
+    settings = get_settings()
+    app = FastAPI(
+        title="memberdesk records API",
+        version="1.0",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    for router in _routers():
+        app.include_router(router, prefix="/api/v1")
+    # Pages members open from a link (the secure payment page) live outside the JSON API.
+    from api.payments.views import pages_router
+
+    app.include_router(pages_router)
+
+    @app.get("/api/v1/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "environment": settings.env}
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        body: dict[str, object] = {"detail": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(StaleDataError)
+    async def stale_write(_request: Request, _exc: StaleDataError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "The record changed since you read it. Read it again and retry."},
+            status_code=409,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Name the field, without echoing the submitted value back.
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        field = errors[0]["field"] if errors else None
+        return JSONResponse(
+            {"detail": "Some values are not valid.", "field": field, "errors": errors},
+            status_code=422,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "Something went wrong on our side."}, status_code=500)
+
+    return app

@@ -1,0 +1,30 @@
+"""Member records: one member's record, and finding members by the email they wrote from."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import OwnedMember, ServiceOrStaffCaller, SessionDep
+from api.members import service
+from api.members.schemas import MemberEmailMatch, MemberPublic
+
+router = APIRouter(tags=["members"])
+
+
+@router.get("/members/{membership_number}", response_model=MemberPublic)
+def read_member(member: OwnedMember, db: SessionDep) -> MemberPublic:
+    """The member's record, with current arrears."""
+    return service.public_view(db_session=db, member=member)
+
+
+@router.get("/members", response_model=list[MemberEmailMatch])
+def find_members_by_email(
+    _caller: ServiceOrStaffCaller,
+    db: SessionDep,
+    email: Annotated[str, Query(min_length=3, max_length=254)],
+) -> list[MemberEmailMatch]:
+    """Members whose email on record matches, for email triage (not an identity check)."""
+    members = service.find_by_email(db_session=db, email=email)
+    return [MemberEmailMatch.model_validate(m, from_attributes=True) for m in members]

@@ -1,0 +1,22 @@
+"""Imports every model so Base.metadata is complete (for Alembic and test set-up)."""
+
+from api.audit.models import AuditEvent
+from api.ballots.models import Ballot, ReplacementPaperRequest, ballot_employers
+from api.cases.models import Case, CaseMessage, SatisfactionRating
+from api.changes.models import ChangeRequest
+from api.database import Base
+from api.employers.models import Employer, Workplace
+from api.identity.models import IdentityAttempt, Lockout, OneTimeCode
+from api.members.models import EmploymentPeriod, Member, StatusPeriod
+from api.outbox.models import OutboundEmail
+from api.payments.models import Collection, Mandate, PaymentLink, RefundRequest
+from api.staff.models import StaffUser, Team
+from api.subscriptions.models import CategoryInfo, SubscriptionRate
+
+__all__ = [
+    "AuditEvent", "Ballot", "Base", "Case", "CaseMessage", "CategoryInfo", "ChangeRequest",
+    "Collection", "Employer", "EmploymentPeriod", "IdentityAttempt", "Lockout", "Mandate",
+    "Member", "OneTimeCode", "OutboundEmail", "PaymentLink", "RefundRequest",
+    "ReplacementPaperRequest", "SatisfactionRating", "StaffUser", "StatusPeriod",
+    "SubscriptionRate", "Team", "Workplace", "ballot_employers",
+]

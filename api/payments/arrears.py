@@ -1,0 +1,38 @@
+"""What a member owes: arrears brought forward plus failed collections not yet paid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.members.models import Member
+from api.payments.models import Collection, CollectionStatus
+
+
+def arrears_for(*, db_session: Session, member: Member) -> Decimal:
+    """Arrears brought forward from the CRM plus failed collections not since settled."""
+    unpaid = db_session.scalar(
+        select(func.coalesce(func.sum(Collection.amount), 0)).where(
+            Collection.member_id == member.id,
+            Collection.status == CollectionStatus.failed,
+            Collection.settled_on.is_(None),
+        )
+    )
+    total = Decimal(member.arrears_brought_forward or 0) + Decimal(unpaid or 0)
+    return total.quantize(Decimal("0.01"))
+
+
+def unsettled_failed_collections(*, db_session: Session, member: Member) -> Sequence[Collection]:
+    """The failed collections in arrears_for (none settled since), oldest first."""
+    return db_session.scalars(
+        select(Collection)
+        .where(
+            Collection.member_id == member.id,
+            Collection.status == CollectionStatus.failed,
+            Collection.settled_on.is_(None),
+        )
+        .order_by(Collection.due_on, Collection.id)
+    ).all()

@@ -1,0 +1,113 @@
+"""Who is calling: the service token, member-scoped tokens and staff tokens.
+
+Identity always comes from something verified here, never from a value the client sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from api.config import Settings
+from api.timekeeping import utcnow
+
+CallerKind = Literal["service", "member", "staff"]
+_ALGORITHM = "HS256"
+_password_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A verified caller of the API."""
+
+    kind: CallerKind
+    member_id: int | None = None
+    membership_number: str | None = None
+    staff_id: int | None = None
+    role: str | None = None
+    username: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How this caller is named in the audit log."""
+        if self.kind == "member":
+            return f"member:{self.membership_number}"
+        if self.kind == "staff":
+            return f"staff:{self.username}"
+        return "service:assistant"
+
+
+class InvalidToken(Exception):
+    """A bearer token that is missing, forged, expired or of the wrong kind."""
+
+
+def issue_member_token(
+    *, settings: Settings, member_id: int, membership_number: str
+) -> tuple[str, int]:
+    """A short-lived token that reads and writes only this one member; returns (token, seconds)."""
+    seconds = settings.member_token_minutes * 60
+    claims = {
+        "typ": "member",
+        "sub": str(member_id),
+        "mn": membership_number,
+        "iat": utcnow(),
+        "exp": utcnow() + timedelta(seconds=seconds),
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=_ALGORITHM), seconds
+
+
+def issue_staff_token(*, settings: Settings, staff_id: int, username: str, role: str) -> str:
+    """A token for a signed-in staff user."""
+    claims = {
+        "typ": "staff",
+        "sub": str(staff_id),
+        "usr": username,
+        "role": role,
+        "iat": utcnow(),
+        "exp": utcnow() + timedelta(minutes=settings.staff_token_minutes),
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=_ALGORITHM)
+
+
+def caller_from_bearer(token: str, *, settings: Settings) -> Caller:
+    """The caller a bearer token proves, or InvalidToken."""
+    if hmac.compare_digest(token.encode(), settings.service_token.encode()):
+        return Caller(kind="service")
+    try:
+        claims = jwt.decode(
+            token, settings.secret_key, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if claims.get("typ") == "member":
+        return Caller(kind="member", member_id=int(claims["sub"]), membership_number=claims["mn"])
+    if claims.get("typ") == "staff":
+        return Caller(
+            kind="staff", staff_id=int(claims["sub"]), username=claims["usr"], role=claims["role"]
+        )
+    raise InvalidToken("unknown token type")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash."""
+    return _password_hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when the password matches the stored argon2 hash."""
+    try:
+        return _password_hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def hash_secret(value: str) -> str:
+    """SHA-256 of a random secret (link tokens, one-time codes) for storage."""
+    return hashlib.sha256(value.encode()).hexdigest()

@@ -1,0 +1,563 @@
+"""The Telegram channel: a Rasa input channel built on python-telegram-bot.
+
+Telegram calls `POST /webhooks/telegram/webhook` with each update and the secret token set
+with `python -m channels.telegram_cli set-webhook`. In order, the webhook:
+
+1. refuses (403) any call without that secret in `X-Telegram-Bot-Api-Secret-Token`, before
+   reading the body;
+2. handles each `update_id` once, even across restarts (Telegram redelivers on failure);
+3. rate-limits each sender; answers photos, voice notes, stickers and files politely
+   without passing them on; answers in private chats only;
+4. masks card numbers, strips control characters and cuts long messages (channels.safety);
+5. runs /link, /unlink and /cancel itself (channels.telegram_linking);
+6. passes the rest to the assistant. A linked account's messages carry the membership
+   number the channel verified, signed (channels.identity), in the message metadata.
+
+Replies go out through `TelegramOutput` as plain text (no parse mode, so HTML a member or
+the assistant writes is shown as typed), with buttons as inline keyboards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from channels.identity import identity_metadata
+from channels.records_api import OneTimeCodes
+from channels.safety import (
+    THROTTLE_NOTICE,
+    Admission,
+    SenderRateLimit,
+    check_message,
+    clean_text,
+)
+from channels.settings import ChannelSettings, channel_settings
+from channels.telegram_linking import AccountLinking
+from channels.telegram_store import LinkedAccount, TelegramStore
+
+log = logging.getLogger(__name__)
+
+CHANNEL_NAME = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+# The update kinds the webhook asks Telegram for (telegram_cli set-webhook).
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+DEFAULT_STORE = "var/telegram.sqlite3"
+# Telegram's own limits.
+TEXT_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64
+_MAX_UPDATE_BYTES = 1_000_000
+# Token prefix for button payloads kept in the store (see TelegramOutput._callback_data).
+_KEPT_PAYLOAD = "#"
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?=\s|$)")
+# /start is Telegram's "first contact"; the assistant greets the member.
+_GREETING = "/greet"
+
+NON_TEXT_REPLY = (
+    "Sorry, I can only read typed messages here, not photos, voice notes, stickers or files. "
+    "Please type your question. (And please never send photos of bank cards.)"
+)
+EDITED_REPLY = "I can't act on edited messages. Please send it again as a new message."
+PRIVATE_ONLY_REPLY = "I can only help in a private chat. Please message me directly."
+EXPIRED_BUTTON_REPLY = "That button has expired. Please type your answer instead."
+SORRY_REPLY = "Sorry, something went wrong on our side. Please try again in a few minutes."
+LINK_TIP = (
+    "Tip: send /link to link this Telegram account to your membership with a code we email "
+    "you, so you don't have to answer security questions every time."
+)
+HELP_REPLY = (
+    "Ask me about your membership in your own words: updating your details, payments, "
+    "joining, renewing or leaving, and ballots.\n\n"
+    "/link: link this Telegram account to your membership\n"
+    "/unlink: remove that link\n"
+    "/cancel: stop linking"
+)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class TelegramConfigError(RasaException):
+    """The telegram section of credentials.yml is missing something or unsafe."""
+
+
+@dataclass(frozen=True)
+class TelegramCredentials:
+    access_token: str
+    secret_token: str
+    base_url: str | None = None
+    store_path: str = DEFAULT_STORE
+
+    @classmethod
+    def parse(cls, credentials: dict[str, Any] | None) -> TelegramCredentials:
+        """Credentials from credentials.yml, refused when a value is missing or weak."""
+        credentials = credentials or {}
+        access_token = str(credentials.get("access_token") or "").strip()
+        secret_token = str(credentials.get("secret_token") or "").strip()
+        if not access_token:
+            raise TelegramConfigError("Telegram credentials need access_token (from BotFather).")
+        if not _SECRET_TOKEN.match(secret_token):
+            raise TelegramConfigError(
+                "Telegram credentials need secret_token: 32-256 characters of A-Z, a-z, 0-9, "
+                "_ and - (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+            )
+        store = credentials.get("store") or os.environ.get("MEMBERDESK_TELEGRAM_STORE")
+        return cls(
+            access_token=access_token,
+            secret_token=secret_token,
+            base_url=str(credentials["base_url"]).rstrip("/") if credentials.get("base_url")
+            else None,
+            store_path=str(store or DEFAULT_STORE),
+        )
+
+    def bot(self) -> Bot:
+        """A python-telegram-bot client for this bot (against base_url when one is set)."""
+        if self.base_url:
+            return Bot(self.access_token, base_url=self.base_url)
+        return Bot(self.access_token)
+
+
+def chat_id_of(recipient_id: str) -> int:
+    """The Telegram chat a conversation id belongs to (see `TelegramChannel.conversation_id`)."""
+    return int(str(recipient_id).split(":", 1)[0])
+
+
+def _text_parts(text: str) -> list[str]:
+    """`text` in pieces Telegram accepts, split at paragraph or line ends where possible."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > TEXT_LIMIT:
+        cut = max(rest.rfind("\n\n", 0, TEXT_LIMIT), rest.rfind("\n", 0, TEXT_LIMIT))
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, TEXT_LIMIT)
+        if cut <= 0:
+            cut = TEXT_LIMIT
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+async def _telegram_call(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    """One Bot API call, retried once after a network hiccup or a short flood wait.
+
+    A refusal (the member blocked the bot, a message too old to delete) is logged and
+    dropped: there is nobody else to tell, and the conversation carries on.
+    """
+    for attempt in (1, 2):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            if attempt == 2 or seconds > 5:
+                log.warning("telegram %s: flood control, %.0f s", what, seconds)
+                return None
+            await asyncio.sleep(seconds)
+        except (BadRequest, Forbidden) as exc:
+            log.warning("telegram %s refused: %s", what, exc.__class__.__name__)
+            return None
+        except NetworkError as exc:
+            if attempt == 2:
+                log.warning("telegram %s failed: %s", what, exc.__class__.__name__)
+                return None
+        except TelegramError as exc:
+            log.warning("telegram %s failed: %s", what, exc.__class__.__name__)
+            return None
+    return None
+
+
+class TelegramOutput(OutputChannel):
+    """Sends the assistant's replies to a Telegram chat."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    def __init__(self, bot: Bot, store: TelegramStore) -> None:
+        self.bot = bot
+        self.store = store
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Plain text, split where it is longer than Telegram allows."""
+        chat_id = chat_id_of(recipient_id)
+        for part in _text_parts(text or ""):
+            await _telegram_call("sendMessage", partial(self.bot.send_message, chat_id, part))
+
+    def _callback_data(self, chat_id: int, payload: str) -> str:
+        # Telegram allows 64 bytes. Longer payloads, and intent payloads ("/affirm"), are kept
+        # in the store behind a token, so a button press can only ever replay a payload this
+        # chat was really offered.
+        if len(payload.encode()) <= CALLBACK_DATA_LIMIT and not payload.startswith(
+            ("/", _KEPT_PAYLOAD)
+        ):
+            return payload
+        return _KEPT_PAYLOAD + self.store.keep_button_payload(chat_id, payload)
+
+    def keyboard(self, chat_id: int, buttons: Iterable[dict[str, Any]]) -> InlineKeyboardMarkup:
+        """Buttons as an inline keyboard: short ones side by side, longer ones one per row."""
+        keys = [
+            InlineKeyboardButton(
+                str(button.get("title") or button.get("payload") or "")[:64],
+                callback_data=self._callback_data(
+                    chat_id, str(button.get("payload") or button.get("title") or "")
+                ),
+            )
+            for button in buttons
+            if button.get("payload") or button.get("title")
+        ]
+        if keys and all(len(key.text) <= 8 for key in keys) and len(keys) <= 5:
+            return InlineKeyboardMarkup([keys])
+        return InlineKeyboardMarkup([[key] for key in keys])
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Text with an inline keyboard under its last part."""
+        chat_id = chat_id_of(recipient_id)
+        parts = _text_parts(text or "") or ["Please choose:"]
+        for part in parts[:-1]:
+            await _telegram_call("sendMessage", partial(self.bot.send_message, chat_id, part))
+        markup = self.keyboard(chat_id, buttons)
+        await _telegram_call(
+            "sendMessage",
+            lambda: self.bot.send_message(
+                chat_id, parts[-1], reply_markup=markup if markup.inline_keyboard else None
+            ),
+        )
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        chat_id = chat_id_of(recipient_id)
+        await _telegram_call("sendPhoto", lambda: self.bot.send_photo(chat_id, image))
+
+    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
+        await self.send_text_message(recipient_id, str(attachment))
+
+    async def send_elements(
+        self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        for element in elements:
+            text = "\n".join(
+                str(element[key]) for key in ("title", "subtitle") if element.get(key)
+            )
+            if element.get("buttons"):
+                await self.send_text_with_buttons(recipient_id, text, element["buttons"])
+            elif text:
+                await self.send_text_message(recipient_id, text)
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        # Custom payloads are for other channels (webchat widgets); members must never see
+        # raw JSON.
+        log.info("telegram: custom payload not sent")
+
+
+class TelegramChannel(InputChannel):
+    """Rasa input channel for a Telegram bot, behind a secret-token webhook."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramChannel:
+        return cls(TelegramCredentials.parse(credentials), channel_settings())
+
+    def __init__(
+        self,
+        credentials: TelegramCredentials,
+        settings: ChannelSettings,
+        *,
+        rate_limit: SenderRateLimit | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.settings = settings
+        self.rate_limit = rate_limit or SenderRateLimit()
+        self.store = TelegramStore(credentials.store_path)
+        self.codes = OneTimeCodes(settings, channel=CHANNEL_NAME)
+        self.linking = AccountLinking(store=self.store, codes=self.codes)
+        self._bot: Bot | None = None
+        # Builds the character tables at start-up rather than on a member's first message.
+        clean_text("")
+
+    @property
+    def bot(self) -> Bot:
+        # Created on first use, inside the server's event loop.
+        if self._bot is None:
+            self._bot = self.credentials.bot()
+        return self._bot
+
+    def get_output_channel(self) -> TelegramOutput:
+        return TelegramOutput(self.bot, self.store)
+
+    @staticmethod
+    def conversation_id(chat_id: int, linked: LinkedAccount | None) -> str:
+        """The Rasa conversation for this chat.
+
+        Linking and unlinking each start a new conversation: the assistant reads the signed
+        identity when a conversation starts, and a verified conversation must not outlive
+        the link that verified it.
+        """
+        return f"{chat_id}:linked-{linked.link_id}" if linked else str(chat_id)
+
+    def secret_matches(self, presented: str | None) -> bool:
+        """Constant-time comparison with the webhook's secret token."""
+        return hmac.compare_digest(
+            (presented or "").encode("utf-8", "surrogateescape"),
+            self.credentials.secret_token.encode(),
+        )
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        telegram_webhook = Blueprint("telegram_webhook")
+
+        @telegram_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @telegram_webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.receive(request, on_new_message)
+
+        @telegram_webhook.listener("after_server_stop")
+        async def close(*_: Any) -> None:
+            await self.close()
+
+        return telegram_webhook
+
+    async def close(self) -> None:
+        """Release the HTTP clients and the store."""
+        await self.codes.close()
+        if self._bot is not None:
+            await self._bot.shutdown()
+            self._bot = None
+        self.store.close()
+
+    async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        """The webhook: check the secret, then handle each update once."""
+        if not self.secret_matches(request.headers.get(SECRET_HEADER)):
+            return response.json({"status": "forbidden"}, status=403)
+        body = request.body or b""
+        if len(body) > _MAX_UPDATE_BYTES:
+            return response.json({"status": "too large"}, status=413)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return response.json({"status": "not JSON"}, status=400)
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            return response.json({"status": "not an update"}, status=400)
+        if not self.store.claim_update(update_id):
+            return response.json({"status": "already handled"})
+        try:
+            update = Update.de_json(data, self.bot)
+        except Exception:  # an update shape this library does not know: nothing to act on
+            log.warning("telegram update %s could not be read", update_id)
+            return response.json({"status": "ignored"})
+        # Always 200 from here: Telegram would otherwise redeliver, and the update has been
+        # claimed, so a failure is answered with an apology rather than a retry.
+        try:
+            await self.handle(update, on_new_message)
+        except Exception:
+            log.exception("telegram update %s failed", update_id)
+            chat = update.effective_chat
+            if chat is not None and chat.type == ChatType.PRIVATE:
+                await self.get_output_channel().send_text_message(str(chat.id), SORRY_REPLY)
+        return response.json({"status": "ok"})
+
+    async def handle(self, update: Update, on_new_message: OnNewMessage) -> None:
+        """One update, already checked and deduplicated."""
+        if update.callback_query is not None:
+            await self._on_button(update, update.callback_query, on_new_message)
+            return
+        message = update.message or update.edited_message
+        if message is None or message.from_user is None:
+            return  # channel posts, membership changes, inline queries: nothing to answer
+        chat_id = message.chat.id
+        if not await self._admitted(message.from_user.id, chat_id):
+            return
+        if message.chat.type != ChatType.PRIVATE:
+            # Membership matters are never discussed where others can read them.
+            await self.get_output_channel().send_text_message(str(chat_id), PRIVATE_ONLY_REPLY)
+            return
+        if update.edited_message is not None:
+            await self._on_edit(message)
+            return
+        if message.text is None:
+            await self._on_non_text(message)
+            return
+        await self._on_text(
+            message.text,
+            update_id=update.update_id,
+            user_id=message.from_user.id,
+            chat_id=chat_id,
+            message_id=message.message_id,
+            on_new_message=on_new_message,
+        )
+
+    async def _admitted(self, user_id: int, chat_id: int) -> bool:
+        admission = self.rate_limit.admit(str(user_id))
+        if admission is Admission.throttled_first:
+            await self.get_output_channel().send_text_message(str(chat_id), THROTTLE_NOTICE)
+        return admission is Admission.allowed
+
+    async def _delete(self, chat_id: int, message_id: int) -> None:
+        """Take a member's message out of the chat (bots may, in private chats, for 48 hours)."""
+        await _telegram_call(
+            "deleteMessage", lambda: self.bot.delete_message(chat_id, message_id)
+        )
+
+    async def _on_non_text(self, message: Message) -> None:
+        """Photos, voice notes, stickers, files, locations...: a polite reply, nothing passed on."""
+        checked = check_message(message.caption)
+        if checked.card_number_removed:
+            await self._delete(message.chat.id, message.message_id)
+        out = self.get_output_channel()
+        if checked.card_number_removed:
+            await out.send_text_message(str(message.chat.id), checked.notices[0])
+        await out.send_text_message(str(message.chat.id), NON_TEXT_REPLY)
+
+    async def _on_edit(self, message: Message) -> None:
+        checked = check_message(message.text or message.caption)
+        out = self.get_output_channel()
+        if checked.card_number_removed:
+            await self._delete(message.chat.id, message.message_id)
+            await out.send_text_message(str(message.chat.id), checked.notices[0])
+            return
+        await out.send_text_message(str(message.chat.id), EDITED_REPLY)
+
+    async def _on_button(
+        self, update: Update, query: CallbackQuery, on_new_message: OnNewMessage
+    ) -> None:
+        """A button press: its payload becomes the member's message."""
+        # Answered first, whatever happens next, so the member's button stops spinning.
+        await _telegram_call(
+            "answerCallbackQuery", lambda: self.bot.answer_callback_query(query.id)
+        )
+        message = query.message
+        if message is None or message.chat.type != ChatType.PRIVATE or query.data is None:
+            return
+        chat_id = message.chat.id
+        if not await self._admitted(query.from_user.id, chat_id):
+            return
+        payload: str | None = query.data
+        trusted = False
+        if query.data.startswith(_KEPT_PAYLOAD):
+            payload = self.store.button_payload(chat_id, query.data[len(_KEPT_PAYLOAD) :])
+            trusted = True
+        if payload is None:
+            await self.get_output_channel().send_text_message(str(chat_id), EXPIRED_BUTTON_REPLY)
+            return
+        await self._on_text(
+            payload,
+            update_id=update.update_id,
+            user_id=query.from_user.id,
+            chat_id=chat_id,
+            message_id=None,
+            on_new_message=on_new_message,
+            kept_payload=trusted,
+        )
+
+    async def _on_text(
+        self,
+        text: str,
+        *,
+        update_id: int,
+        user_id: int,
+        chat_id: int,
+        message_id: int | None,
+        on_new_message: OnNewMessage,
+        kept_payload: bool = False,
+    ) -> None:
+        out = self.get_output_channel()
+        checked = check_message(text)
+        if checked.card_number_removed and message_id is not None:
+            await self._delete(chat_id, message_id)
+        for notice in checked.notices:
+            await out.send_text_message(str(chat_id), notice)
+        if checked.empty:
+            return
+        if kept_payload:
+            # A payload this chat was offered on a button, possibly an intent ("/affirm").
+            await on_new_message(self._user_message(checked.text, update_id, user_id, chat_id))
+            return
+        command = _COMMAND.match(checked.text)
+        if command and command[1].lower() == "start":
+            await on_new_message(self._user_message(_GREETING, update_id, user_id, chat_id))
+            if self.store.linked_account(user_id) is None:
+                await out.send_text_message(str(chat_id), LINK_TIP)
+            return
+        replies = await self._on_command(command[1].lower(), user_id) if command else None
+        if replies is None:
+            attempt = self.linking.attempt(user_id)
+            if attempt is not None:
+                replies = await self.linking.answer(attempt, checked.text)
+        if replies is not None:
+            for reply in replies:
+                await out.send_text_message(str(chat_id), reply)
+            return
+        if not checked.says_something:
+            return
+        # Typed text is read as words, never as an intent with entities ("/inform{...}").
+        said = checked.text.lstrip("/").strip()
+        await on_new_message(self._user_message(said, update_id, user_id, chat_id))
+
+    async def _on_command(self, command: str, user_id: int) -> list[str] | None:
+        """The channel's own commands; None for anything the assistant should answer."""
+        if command == "link":
+            return await self.linking.start(user_id)
+        if command == "unlink":
+            return self.linking.unlink(user_id)
+        if command == "cancel" and self.linking.attempt(user_id) is not None:
+            return self.linking.cancel(user_id)
+        if command == "help":
+            return [HELP_REPLY]
+        return None
+
+    def _user_message(
+        self, text: str, update_id: int, user_id: int, chat_id: int
+    ) -> UserMessage:
+        linked = self.store.linked_account(user_id)
+        conversation = self.conversation_id(chat_id, linked)
+        metadata = (
+            identity_metadata(
+                linked.membership_number,
+                secret=self.settings.channel_secret,
+                channel=CHANNEL_NAME,
+                conversation_id=conversation,
+            )
+            if linked
+            else None
+        )
+        return UserMessage(
+            text=text,
+            output_channel=self.get_output_channel(),
+            sender_id=conversation,
+            input_channel=CHANNEL_NAME,
+            message_id=f"telegram-{update_id}",
+            metadata=metadata,
+        )

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components for the assistant's pipeline (see config.yml)."""

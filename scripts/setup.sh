@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds the two virtual environments (records API, bot side) from the pinned requirements.
+# Idempotent: an environment whose requirements have not changed is left alone, so a second
+# run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python310() {
+  local candidate
+  for candidate in "${MEMBERDESK_PYTHON:-}" python3.10; do
+    if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 \
+       && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  local root
+  root="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"
+  for candidate in "$root"/versions/3.10*/bin/python3.10; do
+    if [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
+
+if ! PYTHON=$(find_python310); then
+  cat >&2 <<'MSG'
+memberdesk needs Python 3.10 (Rasa 3.6 supports nothing newer), and none was found on PATH
+or in pyenv. Install it, then run this again:
+  - with pyenv:   pyenv install 3.10
+  - on Debian/Ubuntu:  apt-get install python3.10 python3.10-venv  (deadsnakes PPA on Ubuntu)
+  - or point MEMBERDESK_PYTHON at a python3.10 binary.
+MSG
+  exit 1
+fi
+
+# pip warns about every mirror folder that lacks a package; those lines are noise.
+quiet_pip() {
+  "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
+# build_env NAME REQUIREMENTS: create .venv/NAME and install when the pins changed.
+build_env() {
+  local name=$1 requirements=$2 venv=".venv/$1" stamp
+  stamp=$(cat "$requirements" pyproject.toml | sha256sum | cut -c1-16)
+  if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$stamp" ]; then
+    echo "setup: $name environment is up to date"
+    return 0
+  fi
+  echo "setup: building the $name environment with $PYTHON (a few minutes the first time)"
+  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+  quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip<25"
+  quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  echo "$stamp" > "$venv/.installed"
+}
+
+build_env api requirements/api.txt
+build_env bot requirements/bot.txt

@@ -1,0 +1,107 @@
+"""Starts the memberdesk processes together and stops them together.
+
+`make run` calls this. If any process exits, or on Ctrl-C / SIGTERM, every other process is
+stopped too, so nothing is left listening on a port.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+API_PY = str(ROOT / ".venv/api/bin/python")
+BOT_PY = str(ROOT / ".venv/bot/bin/python")
+MODEL = ROOT / "models/memberdesk.tar.gz"
+
+
+def endpoints_for(actions_port: str) -> str:
+    """bot/endpoints.yml, pointed at the action server's port when it is not the usual one."""
+    usual = ROOT / "bot/endpoints.yml"
+    if actions_port == "5055":
+        return str(usual)
+    moved = ROOT / "var/endpoints.yml"
+    moved.parent.mkdir(exist_ok=True)
+    moved.write_text(usual.read_text().replace(":5055/", f":{actions_port}/"))
+    return str(moved)
+
+
+def processes() -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The commands that make up a running memberdesk, by name, with their extra environment."""
+    env = os.environ.get
+    host = env("MEMBERDESK_HOST", "127.0.0.1")
+    api_port = env("MEMBERDESK_API_PORT", "8000")
+    actions_port = env("MEMBERDESK_ACTIONS_PORT", "5055")
+    rasa_port = env("MEMBERDESK_RASA_PORT", "5005")
+    api_url = env("MEMBERDESK_API_URL", f"http://127.0.0.1:{api_port}")
+    found = {
+        "api": (
+            [API_PY, "-m", "uvicorn", "api.main:create_app", "--factory",
+             "--host", host, "--port", api_port],
+            {},
+        ),
+        # rasa-sdk's own command binds every interface; SANIC_HOST keeps it on ours.
+        "actions": (
+            [BOT_PY, "-m", "rasa_sdk", "--actions", "actions", "--port", actions_port],
+            {"SANIC_HOST": host, "MEMBERDESK_API_URL": api_url},
+        ),
+    }
+    if MODEL.exists():
+        found["rasa"] = (
+            [BOT_PY, "-m", "rasa", "run", "--model", str(MODEL), "--enable-api",
+             "--interface", host, "--port", rasa_port,
+             "--endpoints", endpoints_for(actions_port),
+             "--credentials", str(ROOT / "bot/credentials.yml")],
+            {},
+        )
+    else:
+        print("run: no trained model in models/; run `make train` for the assistant", flush=True)
+    return found
+
+
+def main() -> int:
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop_all(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+    for name, (command, extra_env) in processes().items():
+        print(f"run: starting {name}: {' '.join(command)}", flush=True)
+        # The commands are built from this repository's own paths, never from user input.
+        running[name] = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env={**os.environ, **extra_env}
+        )
+
+    exit_code = 0
+    while not stopping:
+        for name, proc in running.items():
+            if proc.poll() is not None:
+                print(f"run: {name} exited with {proc.returncode}; stopping the rest", flush=True)
+                exit_code = proc.returncode or 1
+                stopping = True
+                break
+        time.sleep(0.5)
+
+    for proc in running.values():
+        if proc.poll() is None:
+            proc.terminate()
+    deadline = time.monotonic() + 15
+    for proc in running.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print("run: stopped", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Fixtures for the records API: every test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from MEMBERDESK_TEST_POSTGRES_URL (default: the local server). When it cannot
+be reached the PostgreSQL half skips with a loud reason, unless MEMBERDESK_REQUIRE_POSTGRES=1
+(CI sets it), which turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+import api.models  # noqa: F401
+from api.config import Settings, get_settings
+from api.database import Base, get_db, make_engine
+from api.main import create_app
+from api.security import issue_member_token, issue_staff_token
+
+POSTGRES_URL = os.environ.get(
+    "MEMBERDESK_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/memberdesk_test"
+)
+SERVICE_TOKEN = "test-service-token-0123456789abcdef"
+
+
+def _postgres_engine() -> Engine:
+    admin_url, _, name = POSTGRES_URL.rpartition("/")
+    try:
+        admin = create_engine(f"{admin_url}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "no PostgreSQL"
+        message = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc.__class__.__name__}: {exc}"
+        if os.environ.get("MEMBERDESK_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message)
+        pytest.skip("SKIPPING POSTGRESQL TESTS - " + message)
+    return make_engine(POSTGRES_URL)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A fresh schema on each database kind, built once per test session."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "memberdesk.db"
+        eng = make_engine(f"sqlite:///{path}")
+    else:
+        eng = _postgres_engine()
+    Base.metadata.drop_all(eng)
+    Base.metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session on an empty database; every row is removed after the test."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with factory() as session:
+        yield session
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
+        env="test", service_token=SERVICE_TOKEN, secret_key="test-secret-key-" + "x" * 32
+    )
+
+
+@pytest.fixture
+def app_client(engine: Engine, db: Session, settings: Settings) -> Iterator[TestClient]:
+    """A TestClient on the real app, on the test database, with no token set."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    def _db() -> Iterator[Session]:
+        with factory() as session:
+            yield session
+
+    get_settings.cache_clear()
+    app = create_app()
+    app.dependency_overrides[get_db] = _db
+    app.dependency_overrides[get_settings] = lambda: settings
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def service_client(app_client: TestClient) -> TestClient:
+    """The API as the action server sees it."""
+    app_client.headers["Authorization"] = f"Bearer {SERVICE_TOKEN}"
+    return app_client
+
+
+def member_headers(settings: Settings, member: api.models.Member) -> dict[str, str]:
+    """Headers carrying a member-scoped token for `member`."""
+    token, _ = issue_member_token(
+        settings=settings, member_id=member.id, membership_number=member.membership_number
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def staff_headers(settings: Settings, staff: api.models.StaffUser) -> dict[str, str]:
+    """Headers carrying a staff token for `staff`."""
+    token = issue_staff_token(
+        settings=settings, staff_id=staff.id, username=staff.username, role=staff.role.value
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = Path(__file__).resolve().parents[2] / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

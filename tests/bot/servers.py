@@ -1,0 +1,184 @@
+"""Real memberdesk processes for the bot-side tests: the records API, the action server, Rasa.
+
+Each listens on 127.0.0.1 on a free port, in its own process, and is stopped by the fixture
+that started it. The API runs in its own virtual environment on a throwaway SQLite database
+holding the demo organisation, exactly as `make run` does.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+API_PY = ROOT / ".venv/api/bin/python"
+BOT_PY = ROOT / ".venv/bot/bin/python"
+SERVICE_TOKEN = "bot-tests-service-token-0123456789"
+SECRET_KEY = "bot-tests-secret-key-0123456789abcdefghijklmnop"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
+    """Poll `url` until it answers 200, or fail with the process's own output."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = log.read_text()[-4000:]
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{output}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up in {seconds:.0f} s:\n{log.read_text()[-4000:]}")
+
+
+@contextmanager
+def running(command: list[str], *, env: dict[str, str], health: str, log: Path,
+            seconds: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `command`, wait for `health` to answer, and stop it afterwards."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_up(health, process, log, seconds)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class RecordsApi:
+    url: str
+    database: Path
+    env: dict[str, str]
+
+    def client(self) -> httpx.Client:
+        """An HTTP client with the service token, for asserting what the API holds."""
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1",
+            headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+            timeout=10,
+        )
+
+    def staff_client(self, username: str = "dana.data") -> httpx.Client:
+        """An HTTP client signed in as one of the demo staff users."""
+        signed_in = httpx.post(
+            f"{self.url}/api/v1/staff/sign-in",
+            json={"username": username, "password": "memberdesk-demo-password"},
+            timeout=10,
+        )
+        signed_in.raise_for_status()
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1",
+            headers={"Authorization": f"Bearer {signed_in.json()['token']}"},
+            timeout=10,
+        )
+
+    def member(self, number: str) -> dict:
+        with self.client() as client:
+            response = client.get(f"/members/{number}")
+            response.raise_for_status()
+            return response.json()  # type: ignore[no-any-return]
+
+
+@contextmanager
+def records_api(folder: Path, *, members: int = 60) -> Iterator[RecordsApi]:
+    """The records API on a fresh demo database in `folder`."""
+    database = folder / "memberdesk.db"
+    env = {
+        "MEMBERDESK_ENV": "test",
+        "MEMBERDESK_DATABASE_URL": f"sqlite:///{database}",
+        "MEMBERDESK_SERVICE_TOKEN": SERVICE_TOKEN,
+        "MEMBERDESK_SECRET_KEY": SECRET_KEY,
+    }
+    for step in (["db", "upgrade"], ["seed", "--members", str(members)]):
+        subprocess.run(  # noqa: S603
+            [str(API_PY), "-m", "api.cli", *step], cwd=ROOT, env={**os.environ, **env},
+            check=True, capture_output=True,
+        )
+    port = free_port()
+    command = [str(API_PY), "-m", "uvicorn", "api.main:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    url = f"http://127.0.0.1:{port}"
+    with running(command, env=env, health=f"{url}/api/v1/health", log=folder / "api.log"):
+        yield RecordsApi(url=url, database=database, env=env)
+
+
+def action_server_env(api: RecordsApi, folder: Path) -> dict[str, str]:
+    """What the action server (or an action run in-process) needs to reach `api`."""
+    return {
+        "MEMBERDESK_API_URL": api.url,
+        "MEMBERDESK_SERVICE_TOKEN": SERVICE_TOKEN,
+        "MEMBERDESK_CHANNEL_SECRET": SECRET_KEY,
+        "MEMBERDESK_PENDING_STORE": str(folder / "pending.sqlite3"),
+        "MEMBERDESK_API_TIMEOUT": "10",
+    }
+
+
+@dataclass
+class Assistant:
+    """The whole assistant: Rasa's REST channel in front of the action server and the API."""
+
+    rasa_url: str
+    api: RecordsApi
+
+    def say(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
+        """Send one member message; the assistant's replies."""
+        body: dict = {"sender": sender, "message": text}
+        if metadata is not None:
+            body["metadata"] = metadata
+        response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def tracker(self, sender: str) -> dict:
+        response = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=30)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+
+MODEL = ROOT / "models/memberdesk.tar.gz"
+
+
+@contextmanager
+def assistant(api: RecordsApi, folder: Path, *, model: Path = MODEL) -> Iterator[Assistant]:
+    """Action server and Rasa server on free ports, pointed at `api`."""
+    if not model.exists():
+        subprocess.run(["bash", str(ROOT / "scripts/train.sh")], cwd=ROOT, check=True)  # noqa: S603, S607
+    actions_port, rasa_port = free_port(), free_port()
+    endpoints = folder / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
+    actions_env = {**action_server_env(api, folder), "SANIC_HOST": "127.0.0.1"}
+    actions_command = [str(BOT_PY), "-m", "rasa_sdk", "--actions", "actions",
+                       "--port", str(actions_port)]
+    rasa_command = [str(BOT_PY), "-m", "rasa", "run", "--model", str(model), "--enable-api",
+                    "--interface", "127.0.0.1", "--port", str(rasa_port),
+                    "--endpoints", str(endpoints),
+                    "--credentials", str(ROOT / "bot/credentials.yml")]
+    with running(actions_command, env=actions_env,
+                 health=f"http://127.0.0.1:{actions_port}/health",
+                 log=folder / "actions.log", seconds=90), \
+         running(rasa_command, env={}, health=f"http://127.0.0.1:{rasa_port}/status",
+                 log=folder / "rasa.log", seconds=240):
+        yield Assistant(rasa_url=f"http://127.0.0.1:{rasa_port}", api=api)
