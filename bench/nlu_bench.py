@@ -28,6 +28,7 @@ import logging
 import os
 import platform
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -155,9 +156,12 @@ def with_epochs(pipeline: list[dict[str, Any]], epochs: int) -> list[dict[str, A
 def quiet_rasa() -> Iterator[None]:
     """Rasa and TensorFlow log a great deal; the benchmark prints its own progress."""
     import rasa.utils.common
+    from rasa.utils.log_utils import configure_structlog
 
     logging.disable(logging.WARNING)
     rasa.utils.common.configure_library_logging()
+    # Rasa 3.6 logs every parse through structlog at debug level unless told otherwise.
+    configure_structlog(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -170,10 +174,17 @@ def train_nlu(config: Path, nlu: Path | Sequence[Path], out: Path, name: str) ->
     """Trains an NLU-only model; returns its path and the wall-clock seconds it took."""
     from rasa.model_training import train_nlu as rasa_train_nlu
 
-    nlu_paths = [str(nlu)] if isinstance(nlu, Path) else [str(path) for path in nlu]
+    if isinstance(nlu, Path):
+        nlu_data = nlu
+    else:
+        # Rasa's train_nlu takes one path: several files are gathered into one folder.
+        nlu_data = out / f"{name}-nlu"
+        nlu_data.mkdir(parents=True, exist_ok=True)
+        for path in nlu:
+            shutil.copyfile(path, nlu_data / path.name)
     start = time.perf_counter()
     with quiet_rasa():
-        model = rasa_train_nlu(str(config), nlu_paths, str(out), fixed_model_name=name)
+        model = rasa_train_nlu(str(config), str(nlu_data), str(out), fixed_model_name=name)
     seconds = time.perf_counter() - start
     if model is None:
         raise RuntimeError(f"training {name} with {config} produced no model")
@@ -434,7 +445,37 @@ def run_clinc150(data: dict[str, list[Example]], systems: dict[str, Predictor], 
 # --- the project's own data -----------------------------------------------------------------
 
 
-def own_heldout(config: Path, train_paths: list[Path], heldout: Path, work: Path
+def first_per_intent(examples: list[Any], keep_per_intent: int | None) -> list[Any]:
+    """The first `keep_per_intent` examples of each intent (all of them when None)."""
+    if keep_per_intent is None:
+        return examples
+    kept: Counter[str] = Counter()
+    chosen = []
+    for message in examples:
+        kept[message.get("intent")] += 1
+        if kept[message.get("intent")] <= keep_per_intent:
+            chosen.append(message)
+    return chosen
+
+
+def trimmed_training_file(nlu_folder: Path, keep_per_intent: int, path: Path) -> Path:
+    """The project's NLU data cut to a few examples per intent (regexes kept), as one file."""
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    with quiet_rasa():
+        data = load_data(str(nlu_folder))
+    examples = first_per_intent([m for m in data.intent_examples if m.get("text")],
+                                keep_per_intent)
+    trimmed = TrainingData(training_examples=examples, regex_features=data.regex_features,
+                           lookup_tables=data.lookup_tables,
+                           entity_synonyms=data.entity_synonyms)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(trimmed.nlu_as_yaml(), encoding="utf-8")
+    return path
+
+
+def own_heldout(config: Path, train_paths: Path | list[Path], heldout: Path, work: Path
                 ) -> dict[str, Any]:
     """Trains on the project's NLU data and scores the held-out test set."""
     from rasa.shared.nlu.training_data.loading import load_data
@@ -464,12 +505,8 @@ def own_cross_validation(config: Path, nlu_folder: Path, folds: int, work: Path,
 
     with quiet_rasa():
         data = load_data(str(nlu_folder))
-    examples = [m for m in data.intent_examples if m.get("text")]
-    if keep_per_intent is not None:
-        kept: Counter[str] = Counter()
-        examples = [m for m in examples
-                    if (kept.update([m.get("intent")]) or kept[m.get("intent")]
-                        <= keep_per_intent)]
+    examples = first_per_intent([m for m in data.intent_examples if m.get("text")],
+                                keep_per_intent)
     intents = [m.get("intent") for m in examples]
     gold, parses, train_seconds = [], [], []
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
@@ -631,7 +668,10 @@ def main(argv: list[str] | None = None) -> int:
                                  "clinc150": run_clinc150(clinc, systems, work)}
         if args.only in (None, "own"):
             config = write_config(pipeline, work / "own-config.yml")
-            nlu_paths = sorted((ROOT / "data" / "nlu").glob("*.yml"))
+            nlu_paths: Path | list[Path] = sorted((ROOT / "data" / "nlu").glob("*.yml"))
+            if args.smoke:
+                nlu_paths = trimmed_training_file(ROOT / "data" / "nlu", 6,
+                                                  work / "smoke-nlu" / "nlu.yml")
             print("own data: held-out test set", flush=True)
             results["own"] = {"heldout": own_heldout(config, nlu_paths,
                                                      ROOT / "tests/nlu/heldout.yml",

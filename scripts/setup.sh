@@ -39,8 +39,8 @@ quiet_pip() {
 
 # build_env NAME REQUIREMENTS: create .venv/NAME and install when the pins changed.
 build_env() {
-  local name=$1 requirements=$2 venv=".venv/$1" stamp
-  stamp=$(cat "$requirements" pyproject.toml | sha256sum | cut -c1-16)
+  local name=$1 requirements=$2 nodeps=${3:-} venv=".venv/$1" stamp
+  stamp=$(cat "$requirements" $nodeps pyproject.toml | sha256sum | cut -c1-16)
   if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$stamp" ]; then
     echo "setup: $name environment is up to date"
     return 0
@@ -49,9 +49,21 @@ build_env() {
   [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
   quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip<25"
   quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  if [ -n "$nodeps" ]; then
+    quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$nodeps"
+  fi
   quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
   echo "$stamp" > "$venv/.installed"
 }
 
 build_env api requirements/api.txt
-build_env bot requirements/bot.txt
+build_env bot requirements/bot.txt requirements/bot-nodeps.txt
+
+# Browser-side packages the records API serves (package.json); a lock-file change reinstalls.
+if [ -f package-lock.json ]; then
+  if ! cmp -s package-lock.json node_modules/.memberdesk-lock; then
+    echo "setup: installing browser packages (npm ci)"
+    npm ci --no-audit --no-fund --silent
+    cp package-lock.json node_modules/.memberdesk-lock
+  fi
+fi
