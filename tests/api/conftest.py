@@ -55,7 +55,11 @@ def engine(
         eng = make_engine(f"sqlite:///{path}")
     else:
         eng = _postgres_engine()
-    Base.metadata.drop_all(eng)
+        # The whole schema, not just our tables: a run of another version of the code may have
+        # left tables (and foreign keys into ours) that this version's metadata knows nothing of.
+        with eng.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
     Base.metadata.create_all(eng)
     yield eng
     eng.dispose()
