@@ -22,8 +22,11 @@ from api.database import Base, get_db, make_engine
 from api.main import create_app
 from api.security import issue_member_token, issue_staff_token
 
-POSTGRES_URL = os.environ.get(
-    "MEMBERDESK_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/memberdesk_test"
+# Unless a database is named, each test run makes its own and drops it afterwards, so two runs
+# on one machine (two checkouts, or a developer beside CI) never empty each other's tables.
+NAMED_POSTGRES_URL = os.environ.get("MEMBERDESK_TEST_POSTGRES_URL")
+POSTGRES_URL = NAMED_POSTGRES_URL or (
+    f"postgresql+psycopg2://postgres@127.0.0.1:5432/memberdesk_test_{os.getpid()}"
 )
 SERVICE_TOKEN = "test-service-token-0123456789abcdef"
 
@@ -63,6 +66,16 @@ def engine(
     Base.metadata.create_all(eng)
     yield eng
     eng.dispose()
+    if request.param == "postgresql" and not NAMED_POSTGRES_URL:
+        _drop_database(POSTGRES_URL)
+
+
+def _drop_database(url: str) -> None:
+    server, _, name = url.rpartition("/")
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

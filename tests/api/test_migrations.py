@@ -6,6 +6,7 @@ models) and then fail on a real deployment; this test is what catches it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from api.database import Base, make_engine
 from api.migrate import upgrade
 from tests.api.conftest import POSTGRES_URL, _postgres_engine
 
-MIGRATION_DB = "memberdesk_migrations_test"
+MIGRATION_DB = f"memberdesk_migrations_test_{os.getpid()}"  # one per run, as in conftest
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
