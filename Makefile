@@ -5,7 +5,7 @@ API_PY := .venv/api/bin/python
 BOT_PY := .venv/bot/bin/python
 export MEMBERDESK_DATABASE_URL ?= sqlite:///var/memberdesk.db
 
-.PHONY: setup train run test lint bench db seed
+.PHONY: setup train run test lint bench bench-serving db seed
 
 # Builds both environments, then trains the assistant if there is no model yet.
 setup:
@@ -32,5 +32,10 @@ test: train
 lint: setup
 	@.venv/api/bin/ruff check api tests bench scripts
 
-bench: setup
+bench: setup bench-serving
 	@$(API_PY) bench/api_bench.py
+
+# Simulated members against the whole assistant and stock Rasa -> docs/benchmarks-serving.*
+# (about 18 minutes; niced, the machine is shared).
+bench-serving: setup
+	@nice -n 10 $(BOT_PY) bench/serving_bench.py

@@ -9,6 +9,7 @@ says why: 401 not verified, 404 not found, 409 conflict, 422 invalid value, 423 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,13 +40,17 @@ class ApiRejected(ApiError):
 
 
 # One pooled client per event loop: an httpx client must not outlive the loop it was made on.
-_clients: dict[int, httpx.AsyncClient] = {}
+# Keyed by the loop itself, weakly: a new loop often gets a closed one's id(), and a client
+# inherited that way fails its calls with ConnectError.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _http() -> httpx.AsyncClient:
     # Created on first use (never at import time).
-    loop_id = id(asyncio.get_running_loop())
-    client = _clients.get(loop_id)
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
     if client is None:
         settings = get_settings()
         client = httpx.AsyncClient(
@@ -53,7 +58,7 @@ def _http() -> httpx.AsyncClient:
             timeout=httpx.Timeout(settings.api_timeout),
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )
-        _clients[loop_id] = client
+        _clients[loop] = client
     return client
 
 

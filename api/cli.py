@@ -330,6 +330,32 @@ def staff_create(
         click.echo(f"created staff user {user.username} ({user.role.value})")
 
 
+# -- cases ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def cases() -> None:
+    """The teams' case emails."""
+
+
+@cases.command("sla-digest")
+@click.pass_context
+def cases_sla_digest(ctx: click.Context) -> None:
+    """Queue today's email to each team listing its cases past their SLA (once a day; cron)."""
+    from api.cases.work import queue_sla_digest
+
+    with _session(ctx) as session:
+        emails = queue_sla_digest(db_session=session, settings=ctx.obj["settings"])
+        click.echo(f"queued {len(emails)} SLA digest email(s)")
+
+
+# -- email ------------------------------------------------------------------------------------
+
+from api.mailbox.cli import email_group  # noqa: E402 - beside the other groups, stays cheap
+
+cli.add_command(email_group)
+
+
 def main() -> None:
     """Entry point for the `memberdesk` console script."""
     cli(prog_name="memberdesk")

@@ -20,8 +20,10 @@ def _routers() -> list[APIRouter]:
     from api.ballots.views import router as ballots
     from api.cases.views import router as cases
     from api.changes.views import router as changes
+    from api.conversations.views import router as conversations
     from api.employers.views import router as employers
     from api.identity.views import router as identity
+    from api.mailbox.views import router as mailbox
     from api.members.lifecycle_views import router as membership
     from api.members.views import router as members
     from api.payments.views import router as payments
@@ -29,7 +31,7 @@ def _routers() -> list[APIRouter]:
     from api.subscriptions.views import router as subscriptions
 
     return [identity, members, membership, employers, subscriptions, payments, ballots, changes,
-            cases, staff]
+            cases, staff, mailbox, conversations]
 
 
 def create_app() -> FastAPI:
@@ -48,6 +50,10 @@ def create_app() -> FastAPI:
     from api.payments.views import pages_router
 
     app.include_router(pages_router)
+    # The staff console: HTML pages with their own session cookie (api.console.session).
+    from api.console.views import router as console
+
+    app.include_router(console)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:

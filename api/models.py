@@ -4,19 +4,22 @@ from api.audit.models import AuditEvent
 from api.ballots.models import Ballot, ReplacementPaperRequest, ballot_employers
 from api.cases.models import Case, CaseMessage, SatisfactionRating
 from api.changes.models import ChangeRequest
+from api.conversations.models import Conversation
 from api.database import Base
 from api.employers.models import Employer, Workplace
 from api.identity.models import IdentityAttempt, Lockout, OneTimeCode
+from api.mailbox.models import EmailThreadId, InboundEmail
 from api.members.models import EmploymentPeriod, Member, StatusPeriod
 from api.outbox.models import OutboundEmail
 from api.payments.models import Collection, Mandate, PaymentLink, RefundRequest
-from api.staff.models import StaffUser, Team
+from api.staff.models import StaffSession, StaffUser, Team
 from api.subscriptions.models import CategoryInfo, SubscriptionRate
 
 __all__ = [
     "AuditEvent", "Ballot", "Base", "Case", "CaseMessage", "CategoryInfo", "ChangeRequest",
-    "Collection", "Employer", "EmploymentPeriod", "IdentityAttempt", "Lockout", "Mandate",
-    "Member", "OneTimeCode", "OutboundEmail", "PaymentLink", "RefundRequest",
-    "ReplacementPaperRequest", "SatisfactionRating", "StaffUser", "StatusPeriod",
+    "Collection", "Conversation", "EmailThreadId", "Employer", "EmploymentPeriod",
+    "IdentityAttempt", "InboundEmail", "Lockout",
+    "Mandate", "Member", "OneTimeCode", "OutboundEmail", "PaymentLink", "RefundRequest",
+    "ReplacementPaperRequest", "SatisfactionRating", "StaffSession", "StaffUser", "StatusPeriod",
     "SubscriptionRate", "Team", "Workplace", "ballot_employers",
 ]

@@ -1,9 +1,11 @@
-"""The records API calls a channel makes itself: one-time codes for linking an account.
+"""The records API calls a channel makes itself: one-time codes for linking an account, and
+the live hand-off to staff (`HandoffApi`, used by channels.handoff).
 
 Only this module speaks HTTP to the API. Failures arrive as named errors:
 `RecordsApiUnavailable` when the API could not be reached or failed on its side,
 `RecordsApiRefused` when it answered 4xx (`status` says why: 401 wrong or expired code,
-404 no such member, 409 no email on record, 422 invalid value, 429 too many codes).
+404 no such member, 409 no email on record, 422 invalid value, 429 too many codes; for the
+hand-off, 409 when the conversation is no longer with a person).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -43,8 +46,8 @@ class CodeSent:
     sent_to: str
 
 
-class OneTimeCodes:
-    """Asks the API to email a one-time code, and to check one, as the channel's service."""
+class ServiceApiClient:
+    """The records API as one channel's service: a bearer token and the channel's name."""
 
     def __init__(
         self,
@@ -77,23 +80,35 @@ class OneTimeCodes:
             await self._client.aclose()
             self._client = None
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         try:
-            response = await self._http().post(path, json=body)
+            response = await self._http().request(method, path, json=body)
         except httpx.HTTPError as exc:
             # Timeouts, refused connections and protocol errors alike.
-            raise RecordsApiUnavailable(f"POST {path}: {exc.__class__.__name__}") from exc
+            raise RecordsApiUnavailable(f"{method} {path}: {exc.__class__.__name__}") from exc
         if response.status_code >= 500:
-            raise RecordsApiUnavailable(f"POST {path}: HTTP {response.status_code}")
+            raise RecordsApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
         if not 200 <= response.status_code < 300:
             raise RecordsApiRefused(response.status_code)
         try:
             answer = response.json()
         except ValueError as exc:
-            raise RecordsApiUnavailable(f"POST {path}: a reply that is not JSON") from exc
+            raise RecordsApiUnavailable(f"{method} {path}: a reply that is not JSON") from exc
         if not isinstance(answer, dict):
-            raise RecordsApiUnavailable(f"POST {path}: an unexpected reply")
+            raise RecordsApiUnavailable(f"{method} {path}: an unexpected reply")
         return answer
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", path, body)
+
+    async def _get(self, path: str) -> dict[str, Any]:
+        return await self._call("GET", path)
+
+
+class OneTimeCodes(ServiceApiClient):
+    """Asks the API to email a one-time code, and to check one, as the channel's service."""
 
     async def send(self, *, membership_number: str, purpose: str, subject: str) -> CodeSent:
         """Email a code to the address on this membership's record."""
@@ -112,3 +127,49 @@ class OneTimeCodes:
         if not isinstance(number, str) or not _MEMBERSHIP_NUMBER.match(number):
             raise RecordsApiUnavailable("POST /one-time-codes/verify: no membership number")
         return number
+
+
+class HandoffApi(ServiceApiClient):
+    """The conversations API (api/conversations/views.py): who a conversation is with, and
+    the messages passed between the member and staff."""
+
+    @staticmethod
+    def _base(conversation_id: str) -> str:
+        return f"/conversations/{quote(conversation_id, safe='')}"
+
+    async def handoff(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation's hand-off state (`state`, `paused`, `staff_name`, `handback`...)."""
+        return await self._get(self._base(conversation_id) + "/handoff")
+
+    async def member_message(self, conversation_id: str, text: str) -> dict[str, Any]:
+        """Put the member's message on the case of a paused conversation."""
+        return await self._post(self._base(conversation_id) + "/member-messages", {"text": text})
+
+    async def staff_messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Staff messages not yet delivered to the member, oldest first."""
+        answer = await self._get(self._base(conversation_id) + "/staff-messages")
+        messages = answer.get("messages")
+        if not isinstance(messages, list):
+            raise RecordsApiUnavailable("GET staff-messages: an unexpected reply")
+        return [message for message in messages if isinstance(message, dict)]
+
+    async def delivered(self, conversation_id: str, message_ids: list[int]) -> int:
+        """Mark staff messages delivered; how many were newly marked."""
+        answer = await self._post(
+            self._base(conversation_id) + "/staff-messages/delivered",
+            {"message_ids": message_ids},
+        )
+        return int(answer.get("marked") or 0)
+
+    async def resumed(self, conversation_id: str) -> dict[str, Any]:
+        """Confirm the assistant has taken what staff handed back."""
+        return await self._post(self._base(conversation_id) + "/handoff/resumed", {})
+
+    async def turn(
+        self, conversation_id: str, *, intent: str | None, fallback: bool
+    ) -> dict[str, Any]:
+        """Count one member turn the assistant handled (never the member's words)."""
+        return await self._post(
+            self._base(conversation_id) + "/turns",
+            {"channel": self._channel, "intent": intent, "fallback": fallback},
+        )

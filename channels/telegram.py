@@ -12,6 +12,10 @@ with `python -m channels.telegram_cli set-webhook`. In order, the webhook:
 5. runs /link, /unlink and /cancel itself (channels.telegram_linking);
 6. passes the rest to the assistant. A linked account's messages carry the membership
    number the channel verified, signed (channels.identity), in the message metadata.
+   While staff have the conversation (channels.handoff), the member's messages go to the
+   console instead and the assistant says nothing; staff messages are sent to the chat as
+   "<staff name>: <text>", checked for on each update and every few seconds
+   (MEMBERDESK_HANDOFF_POLL_SECONDS) for the conversations last seen with a person.
 
 Replies go out through `TelegramOutput` as plain text (no parse mode, so HTML a member or
 the assistant writes is shown as typed), with buttons as inline keyboards.
@@ -20,6 +24,7 @@ the assistant writes is shown as typed), with buttons as inline keyboards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -46,6 +51,13 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from channels.handoff import (
+    LiveHandoff,
+    SendStaffMessage,
+    StaffMessage,
+    StaffMessageNotSent,
+    shown_as_from,
+)
 from channels.identity import identity_metadata
 from channels.records_api import OneTimeCodes
 from channels.safety import (
@@ -301,7 +313,9 @@ class TelegramChannel(InputChannel):
         self.store = TelegramStore(credentials.store_path)
         self.codes = OneTimeCodes(settings, channel=CHANNEL_NAME)
         self.linking = AccountLinking(store=self.store, codes=self.codes)
+        self.handoff = LiveHandoff(settings, CHANNEL_NAME)
         self._bot: Bot | None = None
+        self._staff_poller: asyncio.Task[None] | None = None
         # Builds the character tables at start-up rather than on a member's first message.
         clean_text("")
 
@@ -343,14 +357,46 @@ class TelegramChannel(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             return await self.receive(request, on_new_message)
 
+        @telegram_webhook.listener("after_server_start")
+        async def watch_handoffs(*_: Any) -> None:
+            self._staff_poller = asyncio.create_task(self.handoff.watch(self.staff_sender))
+
+        @telegram_webhook.listener("before_server_stop")
+        async def stop_watching(*_: Any) -> None:
+            await self.stop_staff_poller()
+
         @telegram_webhook.listener("after_server_stop")
         async def close(*_: Any) -> None:
             await self.close()
 
         return telegram_webhook
 
+    async def stop_staff_poller(self) -> None:
+        """Stop polling for staff messages (the server is stopping)."""
+        poller, self._staff_poller = self._staff_poller, None
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+
+    def staff_sender(self, conversation_id: str) -> SendStaffMessage:
+        """How staff messages reach this conversation's chat: plain text, named."""
+        chat_id = chat_id_of(conversation_id)
+
+        async def send(message: StaffMessage) -> None:
+            for part in _text_parts(shown_as_from(message)):
+                sent = await _telegram_call(
+                    "sendMessage", partial(self.bot.send_message, chat_id, part)
+                )
+                if sent is None:
+                    raise StaffMessageNotSent(f"staff message {message.id}")
+
+        return send
+
     async def close(self) -> None:
         """Release the HTTP clients and the store."""
+        await self.stop_staff_poller()
+        await self.handoff.close()
         await self.codes.close()
         if self._bot is not None:
             await self._bot.shutdown()
@@ -380,14 +426,25 @@ class TelegramChannel(InputChannel):
             return response.json({"status": "ignored"})
         # Always 200 from here: Telegram would otherwise redeliver, and the update has been
         # claimed, so a failure is answered with an apology rather than a retry.
+        to_assistant = partial(self._through_handoff, on_new_message, request.app.ctx.agent)
         try:
-            await self.handle(update, on_new_message)
+            await self.handle(update, to_assistant)
         except Exception:
             log.exception("telegram update %s failed", update_id)
             chat = update.effective_chat
             if chat is not None and chat.type == ChatType.PRIVATE:
                 await self.get_output_channel().send_text_message(str(chat.id), SORRY_REPLY)
         return response.json({"status": "ok"})
+
+    async def _through_handoff(
+        self, on_new_message: OnNewMessage, agent: Any, message: UserMessage
+    ) -> None:
+        """The assistant gets the message unless staff have the conversation; staff messages
+        waiting for it are sent either way."""
+        conversation = str(message.sender_id)
+        gate = await self.handoff.handle(message, on_new_message, agent)
+        if gate.api_reachable:
+            await self.handoff.deliver_staff_messages(conversation, self.staff_sender(conversation))
 
     async def handle(self, update: Update, on_new_message: OnNewMessage) -> None:
         """One update, already checked and deduplicated."""

@@ -59,7 +59,8 @@ build_env() {
 build_env api requirements/api.txt
 build_env bot requirements/bot.txt requirements/bot-nodeps.txt
 
-# Browser-side packages the records API serves (package.json); a lock-file change reinstalls.
+# Browser-side packages the records API and the webchat serve (package.json); a lock-file
+# change reinstalls.
 if [ -f package-lock.json ]; then
   if ! cmp -s package-lock.json node_modules/.memberdesk-lock; then
     echo "setup: installing browser packages (npm ci)"

@@ -56,10 +56,19 @@ def processes() -> dict[str, tuple[list[str], dict[str, str]]]:
              "--interface", host, "--port", rasa_port,
              "--endpoints", endpoints_for(actions_port),
              "--credentials", str(ROOT / "bot/credentials.yml")],
-            {},
+            # The channels inside Rasa ask the records API about hand-offs (channels.handoff).
+            {"MEMBERDESK_API_URL": api_url},
         )
     else:
         print("run: no trained model in models/; run `make train` for the assistant", flush=True)
+    # Email: the outbox goes out when there is an SMTP server to send it through, and the
+    # support mailbox is polled when one is configured (README: "Email").
+    if env("MEMBERDESK_SMTP_HOST"):
+        found["email-sender"] = ([API_PY, "-m", "api.cli", "email", "send-outbox", "--loop"], {})
+    if env("MEMBERDESK_IMAP_HOST") and MODEL.exists():
+        found["email-poller"] = (
+            [BOT_PY, "-m", "channels.email", "poll"], {"MEMBERDESK_API_URL": api_url}
+        )
     return found
 
 
@@ -79,6 +88,10 @@ def main() -> int:
         running[name] = subprocess.Popen(  # noqa: S603
             command, cwd=ROOT, env={**os.environ, **extra_env}
         )
+    if "rasa" in running:
+        rasa_port = os.environ.get("MEMBERDESK_RASA_PORT", "5005")
+        print(f"run: the member portal with the webchat (once Rasa is up): "
+              f"http://127.0.0.1:{rasa_port}/webhooks/webchat/portal", flush=True)
 
     exit_code = 0
     while not stopping:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import record
 from api.ballots.models import Ballot, BallotMethod, ReplacementPaperRequest, ReplacementStatus
-from api.employers.models import Employer
+from api.employers.models import Employer, Workplace
 from api.errors import Conflict, NotAllowed, NotFound
 from api.members.models import EmploymentPeriod, Member, Status, StatusPeriod
 from api.references import new_reference
@@ -313,3 +313,89 @@ def replacement_requests(
     if status is not None:
         query = query.where(ReplacementPaperRequest.status == status)
     return [(req, member) for req, member in db_session.execute(query).tuples()]
+
+
+# --- Exports for the independent scrutineer ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Voter:
+    """A member of a ballot's constituency as at its register date, with the postal address."""
+
+    member: Member
+    employer: Employer
+    workplace_name: str | None
+
+
+_Value = TypeVar("_Value")
+
+
+def _latest_before(rows: list[tuple[int, date, int, _Value]]) -> dict[int, _Value]:
+    # rows: (member_id, effective_from, id, value), any order -> the latest value per member.
+    latest: dict[int, tuple[date, int, _Value]] = {}
+    for member_id, effective_from, row_id, value in rows:
+        held = latest.get(member_id)
+        if held is None or (effective_from, row_id) > (held[0], held[1]):
+            latest[member_id] = (effective_from, row_id, value)
+    return {member_id: held[2] for member_id, held in latest.items()}
+
+
+def constituency(*, db_session: Session, ballot: Ballot) -> list[Voter]:
+    """Everyone balloted: members then (active or in grace) at the ballot's employers, as at the
+    register date, from the dated history (the same rule as `eligibility`), by name."""
+    on = ballot.register_date
+    employer_ids = {e.id for e in ballot.employers}
+    statuses = _latest_before(
+        [
+            (r.member_id, r.effective_from, r.id, r.status)
+            for r in db_session.scalars(
+                select(StatusPeriod).where(StatusPeriod.effective_from <= on)
+            )
+        ]
+    )
+    jobs = _latest_before(
+        [
+            (r.member_id, r.effective_from, r.id, (r.employer_id, r.workplace_id))
+            for r in db_session.scalars(
+                select(EmploymentPeriod).where(EmploymentPeriod.effective_from <= on)
+            )
+        ]
+    )
+    employers = {e.id: e for e in ballot.employers}
+    workplaces = {
+        w.id: w.name
+        for w in db_session.scalars(
+            select(Workplace).where(Workplace.employer_id.in_(employer_ids))
+        )
+    }
+    voters = []
+    candidates = [
+        member_id
+        for member_id, status in statuses.items()
+        if status in _BALLOTED_STATUSES
+        and member_id in jobs
+        and jobs[member_id][0] in employer_ids
+    ]
+    if not candidates:
+        return []
+    for member in db_session.scalars(
+        select(Member).where(Member.id.in_(candidates), Member.joined_on <= on)
+    ):
+        employer_id, workplace_id = jobs[member.id]
+        assert employer_id is not None
+        voters.append(
+            Voter(member=member, employer=employers[employer_id],
+                  workplace_name=workplaces.get(workplace_id) if workplace_id else None)
+        )
+    voters.sort(key=lambda v: (v.member.last_name.lower(), v.member.first_name.lower(),
+                               v.member.membership_number))
+    return voters
+
+
+def record_scrutineer_export(
+    *, db_session: Session, ballot: Ballot, what: str, rows: int, actor: str
+) -> None:
+    """Audit an export to the scrutineer: who took which ballot's list, and how many rows."""
+    record(db_session=db_session, actor=actor, action=f"ballot.{what}_exported",
+           channel="console", detail=f"{ballot.ballot_code} rows={rows}")
+    db_session.commit()

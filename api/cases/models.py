@@ -17,6 +17,8 @@ class CaseStatus(str, enum.Enum):
     open = "open"
     in_progress = "in_progress"
     waiting_on_member = "waiting_on_member"
+    # Staff gave the conversation back to the assistant, with what they learned.
+    handed_back = "handed_back"
     resolved = "resolved"
 
 
@@ -51,6 +53,13 @@ class Case(Base):
     # One calendar month for a subject access or other data protection request (UK GDPR).
     statutory_due_on: Mapped[date | None] = mapped_column(Date)
     assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # When a person took the case: from then on the member is talking to them.
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Hand back: what staff learned, for the assistant to carry on with; the channel confirms
+    # (handback_delivered_at) once the assistant has resumed.
+    handed_back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handback_note: Mapped[str | None] = mapped_column(String(1000))
+    handback_delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -69,6 +78,8 @@ class CaseMessage(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Staff messages: when the member's channel delivered it (null while waiting to go out).
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SatisfactionRating(Base):

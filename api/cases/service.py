@@ -107,8 +107,13 @@ def open_case(
     actor: str,
     settings: Settings,
     now: datetime | None = None,
+    commit: bool = True,
 ) -> OpenedCase:
-    """Open a case routed by intent, with its SLA and any complaint or statutory deadline."""
+    """Open a case routed by intent, with its SLA and any complaint or statutory deadline.
+
+    With commit=False the case is only flushed, so a caller can write more in the same
+    transaction (an inbound email and its acknowledgement go in with their case).
+    """
     opened_at = now or utcnow()
     team = team_by_code(db_session=db_session, code=team_code_for(intent))
     chosen = priority_for(intent, priority)
@@ -152,7 +157,12 @@ def open_case(
         channel=channel,
         detail=f"{case.reference} team={team.code} priority={chosen.value} intent={intent or '-'}",
     )
-    db_session.commit()
+    # The team hears of the case in the same transaction, so none arrives unannounced.
+    from api.cases.work import queue_new_case_email
+
+    queue_new_case_email(db_session=db_session, case=case, team=team, settings=settings)
+    if commit:
+        db_session.commit()
     return OpenedCase(
         case=case,
         team=team,
@@ -215,6 +225,11 @@ def add_message(
         raise NotAllowed(
             f"A {caller.kind} caller cannot add a message as {sender}.", field="sender"
         )
+    if sender == "assistant" and case.taken_at is not None and case.status in (
+        CaseStatus.in_progress, CaseStatus.waiting_on_member
+    ):
+        # A person has the conversation: the assistant stays quiet until it is handed back.
+        raise Conflict("A person has this conversation; the assistant cannot reply now.")
     message = CaseMessage(
         case_id=case.id,
         sender=sender,

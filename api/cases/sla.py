@@ -213,3 +213,23 @@ def sla_due_at(opened_at: datetime, priority: Priority, *, settings: Settings) -
     """When a first response is due for a case of this priority opened at `opened_at`."""
     return add_business_hours(opened_at, SLA_BUSINESS_HOURS[priority], settings=settings)
 
+
+
+def business_hours_between(start: datetime, end: datetime, *, settings: Settings) -> float:
+    """Opening hours from `start` to `end`; negative when `end` is earlier (an overdue SLA)."""
+    if end < start:
+        return -business_hours_between(end, start, settings=settings)
+    counted = timedelta()
+    cursor = next_open(start, settings=settings).astimezone(_zone(settings))
+    while cursor < end:
+        _, closes = _opening(cursor.date(), settings)
+        counted += min(closes, end) - cursor
+        cursor = next_open(closes, settings=settings).astimezone(_zone(settings))
+    return counted.total_seconds() / 3600
+
+
+def sla_timer_text(hours: float) -> str:
+    """'3h 20m left' or '1h 05m overdue', in business hours, for the queues."""
+    minutes = round(abs(hours) * 60)
+    text = f"{minutes // 60}h {minutes % 60:02d}m"
+    return f"{text} overdue" if hours < 0 else f"{text} left"

@@ -25,6 +25,7 @@ from api.changes.schemas import (
     EmploymentChange,
     PersonalDetailsChange,
 )
+from api.emails import queue_rendered
 from api.employers.models import Employer, Workplace
 from api.employers.service import resolve_employment
 from api.errors import Conflict, InvalidValue, NotAllowed, NotFound, StaleWrite
@@ -590,6 +591,37 @@ def _apply_reviewed(
         setattr(member, name, date.fromisoformat(value) if name == "date_of_birth" else value)
 
 
+# How a decided change is named to the member.
+_DECIDED_WHAT = {
+    "employment": "your employer and workplace",
+    "personal_details": "a correction to your name or date of birth",
+    "payment_method": "paying by payroll deduction",
+}
+
+
+def tell_member_of_decision(
+    *,
+    db_session: Session,
+    member: Member,
+    reference: str,
+    what: str,
+    approved: bool,
+    reason: str | None,
+) -> None:
+    """Email the member a reviewer's decision (in the decision's own transaction)."""
+    if not member.email:
+        return
+    queue_rendered(
+        db_session=db_session, to_address=member.email, name="change_decided",
+        first_name=member.first_name, reference=reference, what=what, approved=approved,
+        reason=reason or "",
+    )
+    record(
+        db_session=db_session, actor="system:notifications", action="member_told_of_decision",
+        member_id=member.id, channel="email", detail=reference,
+    )
+
+
 def decide(
     *,
     db_session: Session,
@@ -638,6 +670,11 @@ def decide(
         member=member,
         change=change,
         fields=list(fields),
+    )
+    tell_member_of_decision(
+        db_session=db_session, member=member, reference=change.reference,
+        what=_DECIDED_WHAT.get(change.field, "a change to your record"),
+        approved=decision == "approve", reason=reason,
     )
     _commit(db_session)
     verb = "applied" if decision == "approve" else "rejected"

@@ -25,3 +25,5 @@ class OutboundEmail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # After a failed attempt: not before this time (the sender backs off while a server is down).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -85,6 +85,8 @@ class RefundRequest(Base):
     reason: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(20))
     status: Mapped[RefundStatus] = mapped_column(_enum(RefundStatus))
+    # Who asked ("member:1234567", "staff:jo.bloggs"): they may never decide it themselves.
+    requested_by: Mapped[str | None] = mapped_column(String(100))
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

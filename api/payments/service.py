@@ -353,6 +353,7 @@ def request_refund(
         reason=reason_text,
         channel=channel,
         status=RefundStatus.pending_review,
+        requested_by=caller.actor,
         requested_at=utcnow(),
     )
     db_session.add(refund)
@@ -402,6 +403,8 @@ def decide_refund(
         raise NotFound("No such refund request.")
     if refund.status != RefundStatus.pending_review:
         raise Conflict(f"This refund request was already {refund.status.value}.")
+    if refund.requested_by == caller.actor:
+        raise NotAllowed("You asked for this refund, so someone else must decide it.")
     if decision == "approve" and refund.collection_id is not None:
         collection = db_session.get(Collection, refund.collection_id)
         if collection is not None:
@@ -416,6 +419,15 @@ def decide_refund(
         db_session=db_session, actor=caller.actor, action=f"refund_{refund.status.value}",
         member_id=refund.member_id, fields=("status",), channel=channel, detail=refund.reference,
     )
+    member = db_session.get(Member, refund.member_id)
+    if member is not None:
+        from api.changes.service import tell_member_of_decision
+
+        tell_member_of_decision(
+            db_session=db_session, member=member, reference=refund.reference,
+            what=f"a refund of {money(refund.amount)}", approved=decision == "approve",
+            reason=reason_text,
+        )
     db_session.commit()
     return refund
 

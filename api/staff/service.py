@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
 from functools import lru_cache
 
@@ -12,8 +13,8 @@ from sqlalchemy.orm import Session
 from api.audit.service import record
 from api.errors import Conflict, InvalidValue, NotAuthenticated
 from api.identity.service import aware_utc
-from api.security import hash_password, verify_password
-from api.staff.models import Role, StaffUser, Team
+from api.security import hash_password, hash_secret, verify_password
+from api.staff.models import Role, StaffSession, StaffUser, Team
 from api.timekeeping import utcnow
 from api.validation import clean_text, normalise_email
 
@@ -167,3 +168,52 @@ def authenticate(*, db_session: Session, username: str, password: str, channel: 
     )
     db_session.commit()
     return user
+
+
+# --- Console sessions -------------------------------------------------------------------------
+
+
+def start_session(*, db_session: Session, user: StaffUser, lifetime: timedelta) -> tuple[str, str]:
+    """A new console session for a signed-in user; returns (cookie token, CSRF token)."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    db_session.add(
+        StaffSession(
+            token_hash=hash_secret(token),
+            staff_id=user.id,
+            csrf_token=csrf,
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    db_session.commit()
+    return token, csrf
+
+
+def session_for(
+    *, db_session: Session, token: str | None
+) -> tuple[StaffSession, StaffUser] | None:
+    """The live session behind a cookie token and its (still active) user, or None."""
+    if not token or len(token) > 100:
+        return None
+    found = db_session.scalar(
+        select(StaffSession).where(StaffSession.token_hash == hash_secret(token))
+    )
+    if found is None or found.ended_at is not None or aware_utc(found.expires_at) <= utcnow():
+        return None
+    user = db_session.get(StaffUser, found.staff_id)
+    if user is None or not user.active:
+        return None
+    return found, user
+
+
+def end_session(*, db_session: Session, session: StaffSession, channel: str) -> None:
+    """Sign out: the cookie stops working at once, wherever it was copied to."""
+    session.ended_at = utcnow()
+    user = db_session.get(StaffUser, session.staff_id)
+    record(
+        db_session=db_session,
+        actor=f"staff:{user.username if user else session.staff_id}",
+        action="staff_signed_out",
+        channel=channel,
+    )
+    db_session.commit()

@@ -23,6 +23,10 @@ API_PY = ROOT / ".venv/api/bin/python"
 BOT_PY = ROOT / ".venv/bot/bin/python"
 SERVICE_TOKEN = "bot-tests-service-token-0123456789"
 SECRET_KEY = "bot-tests-secret-key-0123456789abcdefghijklmnop"
+# The website's side of the webchat: it signs member tokens with this, and its pages are
+# served from this origin (tests/bot/channels/test_webchat*.py).
+WEBCHAT_JWT_SECRET = "bot-tests-webchat-jwt-secret-0123456789abcdef"  # noqa: S105
+WEBCHAT_ORIGIN = "http://members.example.org"
 
 
 def free_port() -> int:
@@ -161,6 +165,25 @@ class Assistant:
 MODEL = ROOT / "models/memberdesk.tar.gz"
 
 
+def rasa_env() -> dict[str, str]:
+    """What Rasa's own channels need: they sign identities with the action server's secret."""
+    return {
+        "MEMBERDESK_ENV": "test",
+        "MEMBERDESK_CHANNEL_SECRET": SECRET_KEY,
+        "MEMBERDESK_WEBCHAT_JWT_SECRET": WEBCHAT_JWT_SECRET,
+        "MEMBERDESK_WEBCHAT_ORIGINS": WEBCHAT_ORIGIN,
+    }
+
+
+def channel_api_env(api: RecordsApi) -> dict[str, str]:
+    """What the channels inside Rasa need to reach `api` (live hand-off, turn counts)."""
+    return {
+        "MEMBERDESK_API_URL": api.url,
+        "MEMBERDESK_SERVICE_TOKEN": SERVICE_TOKEN,
+        "MEMBERDESK_API_TIMEOUT": "10",
+    }
+
+
 @contextmanager
 def assistant(api: RecordsApi, folder: Path, *, model: Path = MODEL) -> Iterator[Assistant]:
     """Action server and Rasa server on free ports, pointed at `api`."""
@@ -179,6 +202,7 @@ def assistant(api: RecordsApi, folder: Path, *, model: Path = MODEL) -> Iterator
     with running(actions_command, env=actions_env,
                  health=f"http://127.0.0.1:{actions_port}/health",
                  log=folder / "actions.log", seconds=90), \
-         running(rasa_command, env={}, health=f"http://127.0.0.1:{rasa_port}/status",
+         running(rasa_command, env={**rasa_env(), **channel_api_env(api)},
+                 health=f"http://127.0.0.1:{rasa_port}/status",
                  log=folder / "rasa.log", seconds=240):
         yield Assistant(rasa_url=f"http://127.0.0.1:{rasa_port}", api=api)

@@ -226,7 +226,10 @@ def test_asking_for_a_person_opens_a_case_and_the_assistant_goes_quiet(
 
     cases = _cases(stack, chat)
     assert cases and cases[0]["reference"] in answer, chat
-    assert chat.say("hello? are you there?") == ""  # paused until staff hand it back
+    # Paused until staff hand it back: the message goes to the team, the assistant is quiet.
+    assert chat.say("hello? are you there?") == (
+        f"Your message has been passed to our {cases[0]['team_name']} team."
+    ), chat
     assert stack.tracker(chat.sender)["paused"] is True
 
 

@@ -186,6 +186,8 @@ class RecordingAssistant:
         self.messages: list[UserMessage] = []
         self.replies: list[dict[str, Any]] = [{"text": "How can I help?"}]
         self.fail_with: Exception | None = None
+        # As Rasa's Agent before a model is loaded: no processor, so no tracker to resume.
+        self.processor = None
 
     async def handle_message(self, message: UserMessage) -> None:
         self.messages.append(message)

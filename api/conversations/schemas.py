@@ -1,0 +1,88 @@
+"""Request and response shapes of the channels' hand-off API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.cases.schemas import _clean, _known_channel
+from api.conversations.service import HandoffState
+
+
+class HandbackPublic(BaseModel):
+    """What the assistant carries on with after staff hand the conversation back."""
+
+    note: str | None
+    intent: str | None
+    identity_level: str
+    collected_values: dict[str, str]
+    handed_back_at: datetime | None
+
+
+class HandoffPublic(BaseModel):
+    conversation_id: str
+    state: HandoffState
+    # True while a person has the conversation: the assistant must not reply.
+    paused: bool
+    case_reference: str | None
+    team_name: str | None
+    staff_name: str | None
+    handback: HandbackPublic | None
+
+
+class StaffMessagePublic(BaseModel):
+    id: int
+    case_reference: str
+    staff_name: str | None
+    text: str
+    sent_at: datetime
+
+
+class StaffMessages(BaseModel):
+    messages: list[StaffMessagePublic]
+
+
+class Delivered(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_ids: list[int] = Field(max_length=100)
+
+
+class DeliveredCount(BaseModel):
+    marked: int
+
+
+class MemberMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=5000)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _clean(value, field="text", max_length=5000, required=True) or ""
+
+
+class MemberMessageAdded(BaseModel):
+    id: int
+    case_reference: str
+    sent_at: datetime
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(max_length=20)
+    intent: str | None = Field(default=None, max_length=60, pattern=r"^[a-z_]+$")
+    fallback: bool = False
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        return _known_channel(value) or ""
+
+
+class TurnCounted(BaseModel):
+    conversation_id: str
+    member_turns: int

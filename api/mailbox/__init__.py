@@ -1,0 +1,1 @@
+"""Email triage on the records side: inbound emails, their threads, and the replies they get."""

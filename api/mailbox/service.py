@@ -1,0 +1,464 @@
+"""Inbound email: one transaction records the email, opens or joins its case, queues the reply.
+
+Ingestion is idempotent on the Message-ID: an email seen before is not recorded, routed or
+answered again; the caller gets the first outcome back. The sender's address is matched to a
+member by the email on record, which says who the email is probably about, never who sent it
+(a From line is easy to forge): no reply discloses anything from a member's record, and
+anything personal is pointed to the webchat identity check.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.audit.service import record
+from api.cases import sla
+from api.cases.models import Case, CaseMessage, CaseStatus, Priority
+from api.cases.service import (
+    get_case,
+    open_case,
+    priority_for,
+    team_by_code,
+    team_code_for,
+    team_of,
+)
+from api.config import Settings
+from api.errors import InvalidValue, NotFound
+from api.mailbox import replies
+from api.mailbox.models import EmailThreadId, InboundEmail
+from api.mailbox.schemas import InboundEmailIn, InboundEmailRecorded, TriageDecision
+from api.mailbox.settings import EmailSettings
+from api.members.models import Member
+from api.outbox.service import queue_email
+from api.staff.models import Team
+from api.timekeeping import utcnow
+from api.validation import normalise_email
+
+CASE_REFERENCE = re.compile(r"\bCASE-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{7}\b", re.IGNORECASE)
+# Informational intents answered from the organisation's own published facts: nothing in the
+# answer depends on who sent the email.
+ANSWERED_INTENTS = frozenset({"ballot_info", "industrial_action_info", "join_membership"})
+# Answered with the general rates, but the case stays open: the member may mean their own.
+GENERAL_RATES_INTENTS = frozenset({"check_subscription"})
+# Conversational intents say nothing about what an email needs, so a person reads it.
+_UNROUTED_INTENTS = frozenset(
+    {"greet", "goodbye", "affirm", "deny", "thank_you", "bot_challenge", "inform",
+     "out_of_scope", "request_human", "nlu_fallback"}
+)
+_REPLY_WINDOW = timedelta(hours=1)
+
+
+@dataclass
+class _Plan:
+    member: Member | None
+    joined: Case | None
+    routing_intent: str | None
+    team: Team | None
+    priority: Priority | None
+    sla_due_at: datetime | None
+    acknowledge: bool
+    answer: bool
+    no_reply_reason: str | None
+    automatic_reason: str | None = None
+
+
+def routing_intent(email: InboundEmailIn) -> str | None:
+    """The intent a case is routed by: None (the general team) for chit-chat or low confidence."""
+    if email.intent is None or email.intent in _UNROUTED_INTENTS:
+        return None
+    return email.intent
+
+
+def usable_address(address: str) -> bool:
+    """True when a reply could be sent to `address`."""
+    try:
+        normalise_email(address)
+    except InvalidValue:
+        return False
+    return True
+
+
+def member_by_email(*, db_session: Session, address: str) -> Member | None:
+    """The one member with this email on record; None when none or several share it."""
+    found = list(
+        db_session.scalars(
+            select(Member)
+            .where(or_(Member.email == address, func.lower(Member.email) == address.lower()))
+            .limit(2)
+        )
+    )
+    return found[0] if len(found) == 1 else None
+
+
+def thread_case(*, db_session: Session, email: InboundEmailIn) -> Case | None:
+    """The case this email replies to: by In-Reply-To / References, else a reference in the
+    subject."""
+    ids = [email.in_reply_to] if email.in_reply_to else []
+    ids += list(reversed(email.references))
+    if ids:
+        rows = db_session.execute(
+            select(EmailThreadId.message_id, EmailThreadId.case_id).where(
+                EmailThreadId.message_id.in_(ids)
+            )
+        ).all()
+        by_id = {message_id: case_id for message_id, case_id in rows}
+        for message_id in ids:
+            if message_id in by_id:
+                return db_session.get(Case, by_id[message_id])
+    match = CASE_REFERENCE.search(email.subject)
+    if match:
+        try:
+            return get_case(db_session=db_session, reference=match[0])
+        except NotFound:
+            return None
+    return None
+
+
+def _recent_replies(*, db_session: Session, address: str, now: datetime) -> int:
+    return int(
+        db_session.scalar(
+            select(func.count(InboundEmail.id)).where(
+                InboundEmail.from_address == address,
+                InboundEmail.acknowledged.is_(True),
+                InboundEmail.received_at >= now - _REPLY_WINDOW,
+            )
+        )
+        or 0
+    )
+
+
+def _plan(
+    *,
+    db_session: Session,
+    email: InboundEmailIn,
+    settings: Settings,
+    email_settings: EmailSettings,
+    now: datetime,
+) -> _Plan:
+    address = email.from_address.lower()
+    automatic = email.automatic_reason
+    if not automatic and not usable_address(email.from_address):
+        automatic = "no valid sender address"
+    if address == email_settings.from_address:
+        automatic = automatic or "sent from the support mailbox itself"
+    if automatic:
+        return _Plan(
+            member=None, joined=None, routing_intent=None, team=None, priority=None,
+            sla_due_at=None, acknowledge=False, answer=False,
+            no_reply_reason=f"automatic mail: {automatic}"[:100], automatic_reason=automatic,
+        )
+    member = member_by_email(db_session=db_session, address=email.from_address)
+    joined = thread_case(db_session=db_session, email=email)
+    intent = routing_intent(email)
+    if joined is not None:
+        team = team_of(db_session=db_session, case=joined)
+        priority, due = joined.priority, joined.sla_due_at
+    else:
+        team = team_by_code(db_session=db_session, code=team_code_for(intent))
+        priority = priority_for(intent)
+        due = sla.sla_due_at(now, priority, settings=settings)
+    confident = (email.confidence or 0) >= email_settings.email_answer_min_confidence
+    answer = (
+        joined is None
+        and confident
+        and intent in ANSWERED_INTENTS | GENERAL_RATES_INTENTS
+    )
+    limit = email_settings.email_replies_per_sender_per_hour
+    no_reply = None
+    if _recent_replies(db_session=db_session, address=address, now=now) >= limit:
+        no_reply = f"reply limit reached ({limit} an hour to one sender)"
+    return _Plan(
+        member=member,
+        joined=joined,
+        routing_intent=intent,
+        team=team,
+        priority=priority,
+        sla_due_at=due,
+        acknowledge=no_reply is None,
+        answer=answer and no_reply is None,
+        no_reply_reason=no_reply,
+    )
+
+
+def _decision(plan: _Plan) -> TriageDecision:
+    return TriageDecision(
+        matched_member=plan.member.membership_number if plan.member else None,
+        joins_case=plan.joined.reference if plan.joined else None,
+        team=plan.team.code if plan.team else None,
+        team_name=plan.team.name if plan.team else None,
+        priority=plan.priority,
+        sla_due_at=plan.sla_due_at,
+        acknowledge=plan.acknowledge,
+        answer=plan.answer,
+        no_reply_reason=plan.no_reply_reason,
+    )
+
+
+def preview(
+    *,
+    db_session: Session,
+    email: InboundEmailIn,
+    settings: Settings,
+    email_settings: EmailSettings,
+    now: datetime | None = None,
+) -> TriageDecision:
+    """What ingesting this email would do, without doing any of it."""
+    plan = _plan(
+        db_session=db_session, email=email, settings=settings, email_settings=email_settings,
+        now=now or utcnow(),
+    )
+    db_session.rollback()
+    return _decision(plan)
+
+
+def _summary(email: InboundEmailIn) -> str:
+    first_line = next((line for line in email.body_text.splitlines() if line.strip()), "")
+    text = " ".join((email.subject or first_line or "(no subject)").split())
+    return f"Email: {text}"[:500]
+
+
+def _member_words(email: InboundEmailIn) -> str:
+    return f"Subject: {email.subject}\n\n{email.body_text}".strip()[:5000]
+
+
+def _collected(email: InboundEmailIn) -> dict[str, str]:
+    values = {f"email_{name}"[:60]: value[:1000] for name, value in email.entities.items()}
+    values["email_from"] = email.from_address
+    if email.attachments:
+        values["email_attachments"] = "; ".join(
+            f"{a.filename or '(unnamed)'} ({a.content_type}, {a.size:,} bytes)"
+            for a in email.attachments
+        )[:1000]
+    if email.card_number_removed:
+        values["email_card_number_removed"] = "yes: a card number was masked before storing"
+    return values
+
+
+def _remember_thread_ids(*, db_session: Session, case: Case, message_ids: list[str]) -> None:
+    wanted = [m for m in dict.fromkeys(message_ids) if m]
+    known = set(
+        db_session.scalars(select(EmailThreadId.message_id).where(
+            EmailThreadId.message_id.in_(wanted)
+        ))
+    )
+    for message_id in wanted:
+        if message_id not in known:
+            db_session.add(EmailThreadId(message_id=message_id, case_id=case.id))
+
+
+def _stored_outcome(*, db_session: Session, inbound: InboundEmail) -> InboundEmailRecorded:
+    case = db_session.get(Case, inbound.case_id) if inbound.case_id is not None else None
+    team = team_of(db_session=db_session, case=case) if case is not None else None
+    member = db_session.get(Member, inbound.member_id) if inbound.member_id is not None else None
+    return InboundEmailRecorded(
+        matched_member=member.membership_number if member else None,
+        joins_case=case.reference if case is not None and inbound.outcome == "joined_case"
+        else None,
+        team=team.code if team else None,
+        team_name=team.name if team else None,
+        priority=case.priority if case is not None else None,
+        sla_due_at=case.sla_due_at if case is not None else None,
+        acknowledge=inbound.acknowledged,
+        answer=inbound.answered,
+        no_reply_reason=inbound.no_reply_reason,
+        reference=case.reference if case is not None else None,
+        outcome=inbound.outcome,
+        duplicate=True,
+    )
+
+
+def record_inbound(
+    *,
+    db_session: Session,
+    email: InboundEmailIn,
+    settings: Settings,
+    email_settings: EmailSettings,
+    actor: str,
+    now: datetime | None = None,
+) -> InboundEmailRecorded:
+    """Record an inbound email once: route it to a case and queue its reply, all or nothing."""
+    seen = db_session.scalar(
+        select(InboundEmail).where(InboundEmail.message_id == email.message_id)
+    )
+    if seen is not None:
+        return _stored_outcome(db_session=db_session, inbound=seen)
+    received_at = now or utcnow()
+    plan = _plan(
+        db_session=db_session, email=email, settings=settings, email_settings=email_settings,
+        now=received_at,
+    )
+    inbound = InboundEmail(
+        message_id=email.message_id,
+        from_address=email.from_address.lower(),
+        subject=email.subject[:300],
+        intent=email.intent,
+        confidence=email.confidence,
+        outcome="automatic",
+        automatic_reason=(plan.automatic_reason or "")[:100] or None,
+        member_id=plan.member.id if plan.member else None,
+        attachments=[a.model_dump() for a in email.attachments],
+        acknowledged=plan.acknowledge,
+        answered=plan.answer,
+        no_reply_reason=plan.no_reply_reason,
+        received_at=received_at,
+    )
+    db_session.add(inbound)
+    case: Case | None = None
+    if plan.team is not None:
+        case = _route(db_session=db_session, email=email, plan=plan, settings=settings,
+                      actor=actor, now=received_at)
+        inbound.case_id = case.id
+        inbound.outcome = "joined_case" if plan.joined is not None else "opened_case"
+        reply_id = None
+        if plan.acknowledge:
+            reply_id = _queue_reply(
+                db_session=db_session, email=email, case=case, plan=plan, settings=settings,
+                email_settings=email_settings, now=received_at,
+            )
+        _remember_thread_ids(
+            db_session=db_session, case=case, message_ids=[email.message_id, reply_id or ""]
+        )
+    record(
+        db_session=db_session,
+        actor=actor,
+        action="email.received",
+        member_id=inbound.member_id,
+        channel="email",
+        detail=(
+            f"{inbound.outcome} {case.reference if case is not None else '-'} "
+            f"intent={email.intent or '-'} acknowledged={plan.acknowledge} "
+            f"answered={plan.answer}"
+        ),
+    )
+    try:
+        db_session.commit()
+    except IntegrityError:
+        # Another poller recorded the same Message-ID first: theirs is the outcome.
+        db_session.rollback()
+        seen = db_session.scalar(
+            select(InboundEmail).where(InboundEmail.message_id == email.message_id)
+        )
+        if seen is None:
+            raise
+        return _stored_outcome(db_session=db_session, inbound=seen)
+    decision = _decision(plan)
+    return InboundEmailRecorded(
+        **decision.model_dump(),
+        reference=case.reference if case is not None else None,
+        outcome=inbound.outcome,
+        duplicate=False,
+    )
+
+
+def _route(
+    *,
+    db_session: Session,
+    email: InboundEmailIn,
+    plan: _Plan,
+    settings: Settings,
+    actor: str,
+    now: datetime,
+) -> Case:
+    """Join the thread's case (putting it back in the queue) or open a new one."""
+    if plan.joined is not None:
+        case = plan.joined
+        db_session.add(CaseMessage(case_id=case.id, sender="member", text=_member_words(email)))
+        reopened = case.status in (CaseStatus.waiting_on_member, CaseStatus.resolved)
+        if reopened:
+            case.status = CaseStatus.open
+            case.resolved_at = None
+        record(
+            db_session=db_session,
+            actor=actor,
+            action="case.message_added",
+            member_id=case.member_id,
+            channel="email",
+            detail=f"{case.reference} sender=member" + (" reopened" if reopened else ""),
+        )
+        return case
+    opened = open_case(
+        db_session=db_session,
+        member_id=plan.member.id if plan.member else None,
+        channel="email",
+        conversation_id=f"email:{email.from_address.lower()}"[:200],
+        intent=plan.routing_intent,
+        summary=_summary(email),
+        transcript=[{"at": now.isoformat(), "sender": "member", "text": _member_words(email)}],
+        collected_values=_collected(email),
+        # Matching the From address is not an identity check.
+        identity_level="none",
+        actor=actor,
+        settings=settings,
+        now=now,
+        commit=False,
+    )
+    case = opened.case
+    if plan.answer and plan.routing_intent in ANSWERED_INTENTS:
+        case.status = CaseStatus.resolved
+        case.outcome = f"Answered by email with the general information ({plan.routing_intent})."
+        case.resolved_at = now
+    return case
+
+
+def _reply_subject(subject: str, reference: str) -> str:
+    text = " ".join(subject.split()) or "Your email"
+    while text[:3].lower() == "re:":
+        text = text[3:].lstrip()
+    if reference.lower() not in text.lower():
+        text = f"{text} [{reference}]"
+    return f"Re: {text}"[:200]
+
+
+def _queue_reply(
+    *,
+    db_session: Session,
+    email: InboundEmailIn,
+    case: Case,
+    plan: _Plan,
+    settings: Settings,
+    email_settings: EmailSettings,
+    now: datetime,
+) -> str:
+    """Queue the acknowledgement (with the answer, when there is one); its Message-ID."""
+    message_id = f"<{uuid.uuid4().hex}@{email_settings.message_id_domain}>"
+    team = plan.team
+    assert team is not None  # only routed emails are acknowledged
+    body_text, body_html = replies.render_reply(
+        db_session=db_session,
+        reference=case.reference,
+        team_name=team.name,
+        intent=plan.routing_intent if plan.answer else None,
+        joined=plan.joined is not None,
+        resolved=case.status == CaseStatus.resolved,
+        card_number_removed=email.card_number_removed,
+        first_response=sla.spoken_opening(case.sla_due_at, settings=settings),
+        settings=settings,
+        email_settings=email_settings,
+        now=now,
+    )
+    references = [*email.references[-20:], email.message_id]
+    queue_email(
+        db_session=db_session,
+        to_address=parseaddr(email.from_address)[1],
+        subject=_reply_subject(email.subject, case.reference),
+        body_text=body_text,
+        body_html=body_html,
+        headers={
+            "Message-ID": message_id,
+            "In-Reply-To": email.message_id,
+            "References": " ".join(references),
+            # RFC 3834: marks this as an automatic reply, so well-behaved responders stay quiet.
+            "Auto-Submitted": "auto-replied",
+            "X-Auto-Response-Suppress": "All",
+            "X-Memberdesk-Case": case.reference,
+        },
+    )
+    return message_id

@@ -1,0 +1,211 @@
+"""The IMAP poller: new mail in the support mailbox is triaged once, and flagged when done.
+
+Over TLS only (IMAPS). A message is fetched with BODY.PEEK (staff still see it unread), recorded
+through the records API, and only then given the $MemberdeskTriaged keyword. The API records
+each Message-ID once, so a crash between the two costs nothing: the next pass fetches the
+message again, the API answers "seen before", and the flag is set. While the API is down the
+pass stops and the rest of the mail waits in the mailbox.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from channels.email.settings import PROCESSED_KEYWORD, MailboxSettings
+from channels.records_api import RecordsApiRefused, RecordsApiUnavailable
+
+log = logging.getLogger("memberdesk.email.imap")
+
+# Triage a chunk of raw messages in one pass of the model; record one triaged message.
+TriageChunk = Callable[[list[bytes]], list[Any]]
+Record = Callable[[Any], dict[str, Any]]
+# A chunk is cut at this many bytes as well as at the batch size, so a few 20 MB attachments
+# never sit in memory together.
+_CHUNK_BYTES = 32 * 1024 * 1024
+
+
+class MailboxUnavailable(Exception):
+    """The IMAP server could not be reached, or refused the login or the folder."""
+
+
+@dataclass(frozen=True)
+class PollReport:
+    processed: int
+    duplicates: int
+    failed: int
+    waiting: int
+
+
+def _tls_context(settings: MailboxSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=settings.ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _ok(result: tuple[str, Any], what: str) -> Any:
+    status, data = result
+    if status != "OK":
+        raise MailboxUnavailable(f"{what}: {status}")
+    return data
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _raw_message(data: list[Any]) -> bytes | None:
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
+            return item[1]
+    return None
+
+
+class MailboxPoller:
+    """One pass, or a bounded loop of passes, over the support mailbox."""
+
+    def __init__(self, settings: MailboxSettings, *, triage_chunk: TriageChunk, record: Record,
+                 delete_card_numbers: bool = True, record_workers: int = 4) -> None:
+        self.settings = settings
+        self._record_workers = record_workers
+        self._triage_chunk = triage_chunk
+        self._record = record
+        self._delete_card_numbers = delete_card_numbers
+
+    def _connect(self) -> imaplib.IMAP4_SSL:
+        settings = self.settings
+        try:
+            client = imaplib.IMAP4_SSL(settings.host, settings.port,
+                                       ssl_context=_tls_context(settings),
+                                       timeout=settings.timeout)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnavailable(f"connect to {settings.host}:{settings.port}: {exc}") from exc
+        try:
+            _ok(client.login(settings.user, settings.password), "login")
+            _ok(client.select(_quoted(settings.folder)), f"select {settings.folder}")
+        except (OSError, imaplib.IMAP4.error) as exc:
+            client.shutdown()
+            raise MailboxUnavailable(f"login or select: {exc}") from exc
+        return client
+
+    def poll_once(self) -> PollReport:
+        """Triage up to `batch` unprocessed messages, oldest first.
+
+        Chunks are pipelined: while one chunk is being recorded by the records API (a few
+        requests at once, from worker threads), the next is fetched and classified here. Flags
+        are set from this thread only, each after its own message was recorded.
+        """
+        client = self._connect()
+        counts = {"processed": 0, "duplicates": 0, "failed": 0}
+        expunge = api_down = False
+        in_flight: list[tuple[str, Future[dict[str, Any]]]] = []
+        try:
+            with ThreadPoolExecutor(max_workers=self._record_workers,
+                                    thread_name_prefix="email-record") as pool:
+                found = _ok(client.uid("SEARCH", "UNKEYWORD", PROCESSED_KEYWORD, "NOT",
+                                       "DELETED"), "search")
+                uids = [uid.decode() for uid in (found[0] or b"").split() if uid.isdigit()]
+                todo = uids[: self.settings.batch]
+                chunk: list[tuple[str, bytes]] = []
+                size = 0
+                for position, uid in enumerate(todo):
+                    data = _ok(client.uid("FETCH", uid, "(BODY.PEEK[])"), f"fetch {uid}")
+                    raw = _raw_message(data)
+                    if raw is not None:
+                        chunk.append((uid, raw))
+                        size += len(raw)
+                    last = position == len(todo) - 1
+                    if not chunk or not (last or size >= _CHUNK_BYTES or len(chunk) >= 20):
+                        continue
+                    triaged = self._triage(chunk, counts)
+                    expunged, api_down = self._flag_recorded(client, in_flight, counts)
+                    expunge = expunge or expunged
+                    in_flight = [] if api_down else [
+                        (chunk_uid, pool.submit(self._record, email))
+                        for (chunk_uid, _), email in zip(chunk, triaged, strict=True)
+                        if email is not None
+                    ]
+                    chunk, size = [], 0
+                    if api_down:
+                        break
+                expunged, down = self._flag_recorded(client, in_flight, counts)
+                expunge, api_down = expunge or expunged, api_down or down
+            if expunge:
+                client.expunge()
+            waiting = max(0, len(uids) - counts["processed"] - counts["duplicates"])
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnavailable(f"during the pass: {exc}") from exc
+        finally:
+            try:
+                client.logout()
+            except (OSError, imaplib.IMAP4.error):
+                client.shutdown()
+        return PollReport(waiting=waiting, **counts)
+
+    def _triage(self, chunk: list[tuple[str, bytes]], counts: dict[str, int]) -> list[Any]:
+        """The chunk triaged in one pass; one by one if that fails (None for an unreadable one)."""
+        try:
+            return self._triage_chunk([raw for _, raw in chunk])
+        except Exception:  # noqa: BLE001 - one unreadable email must not hold up the rest
+            triaged: list[Any] = []
+            for uid, raw in chunk:
+                try:
+                    triaged.extend(self._triage_chunk([raw]))
+                except Exception:  # noqa: BLE001
+                    log.exception("message uid %s could not be triaged; left unflagged", uid)
+                    counts["failed"] += 1
+                    triaged.append(None)
+            return triaged
+
+    def _flag_recorded(self, client: imaplib.IMAP4_SSL,
+                       in_flight: list[tuple[str, Future[dict[str, Any]]]],
+                       counts: dict[str, int]) -> tuple[bool, bool]:
+        """Wait for each recording and flag its message; (anything to expunge, API down)."""
+        expunge = api_down = False
+        for uid, recording in in_flight:
+            try:
+                outcome = recording.result()
+            except RecordsApiUnavailable as exc:
+                log.warning("records API unavailable, mail waits: %s", exc)
+                counts["failed"] += 1
+                api_down = True
+                continue
+            except RecordsApiRefused as exc:
+                # A refusal is about this email (a value the API will never accept): logged
+                # loudly and left unflagged for a person to look at; the rest carry on.
+                log.error("records API refused message uid %s: %s", uid, exc)
+                counts["failed"] += 1
+                continue
+            flags = PROCESSED_KEYWORD
+            # An email with a card number in it is deleted once its masked copy is on the
+            # case (PCI DSS: the number must not be stored anywhere).
+            if self._delete_card_numbers and outcome.get("card_number_removed"):
+                flags += " \\Deleted"
+                expunge = True
+            _ok(client.uid("STORE", uid, "+FLAGS.SILENT", f"({flags})"), f"flag {uid}")
+            counts["duplicates" if outcome.get("duplicate") else "processed"] += 1
+        return expunge, api_down
+
+    def run(self, *, should_stop: Callable[[], bool], max_passes: int | None = None) -> None:
+        """Poll every `poll_seconds` until `should_stop()` (or `max_passes`)."""
+        passes = 0
+        while not should_stop() and (max_passes is None or passes < max_passes):
+            passes += 1
+            try:
+                report = self.poll_once()
+                if report.processed or report.failed:
+                    log.info("email: %s", report)
+                if report.waiting and not report.failed:
+                    continue  # more than a batch waiting: straight on
+            except MailboxUnavailable as exc:
+                log.warning("mailbox unavailable, retrying later: %s", exc)
+            deadline = time.monotonic() + self.settings.poll_seconds
+            while not should_stop() and time.monotonic() < deadline:
+                time.sleep(0.5)
+

@@ -1,0 +1,58 @@
+"""The records API calls email triage makes: preview a route, record an email.
+
+Failures arrive as the channels' named errors (channels.records_api): `RecordsApiUnavailable`
+when the API could not be reached or failed on its side (the email waits and is tried again),
+`RecordsApiRefused` when it refused the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from channels.records_api import RecordsApiRefused, RecordsApiUnavailable
+from channels.settings import ChannelSettings
+
+
+class EmailRecords:
+    """The records API as the email channel's service sees it (one client per process)."""
+
+    def __init__(self, settings: ChannelSettings, *, timeout: float | None = None) -> None:
+        self._client = httpx.Client(
+            base_url=f"{settings.api_url}/api/v1",
+            # Nobody is waiting on an email the way a chat member waits: allow a slow API.
+            timeout=httpx.Timeout(timeout or max(settings.api_timeout, 15.0)),
+            headers={
+                "Authorization": f"Bearer {settings.service_token}",
+                "X-Memberdesk-Channel": "email",
+            },
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = self._client.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise RecordsApiUnavailable(f"POST {path}: {exc.__class__.__name__}") from exc
+        if response.status_code >= 500:
+            raise RecordsApiUnavailable(f"POST {path}: HTTP {response.status_code}")
+        if not 200 <= response.status_code < 300:
+            raise RecordsApiRefused(response.status_code)
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise RecordsApiUnavailable(f"POST {path}: a reply that is not JSON") from exc
+        if not isinstance(answer, dict):
+            raise RecordsApiUnavailable(f"POST {path}: an unexpected reply")
+        return answer
+
+    def preview(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Where the email would go, without recording it."""
+        return self._post("/email/triage", payload)
+
+    def record(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Record the email: its case, its reply. Safe to repeat (idempotent on Message-ID)."""
+        return self._post("/email/inbound", payload)

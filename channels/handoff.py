@@ -1,0 +1,376 @@
+"""Live hand-off, the channels' side: while a person has a conversation, the assistant is quiet.
+
+The records API holds who a conversation is with (api/conversations/views.py); every channel
+does the same four things with it, through one `LiveHandoff`:
+
+1. `handle()` (or `gate()` alone) for each member message, once channels.safety has checked
+   it, in place of calling Rasa's `on_new_message` directly: passes it to the
+   assistant, or, while the conversation is paused for a person, puts it on the case for the
+   console instead. A conversation staff handed back is resumed first (`resume()`): a
+   `ConversationResumed` event and the slots for what staff learned are appended to the
+   tracker, then the API is told.
+2. `deliver_staff_messages()` sends the staff messages waiting for a conversation through a
+   callback the channel gives (each channel shows them its own way), and marks only those it
+   sent as delivered, so a crash means a message is sent again rather than lost.
+3. `watch()` runs, for the life of a channel, a poller over the conversations the gate saw
+   paused, so staff replies reach a member who has nothing more to say.
+4. `count_turn()` after the assistant handled a message, for the dashboard.
+
+The API's hand-off state is what counts, not the tracker's own pause: when the API says the
+assistant has a conversation whose tracker is still paused (staff resolved the case), the
+tracker is resumed, without slots, so the member is answered again. When the API cannot be
+reached, a message goes to the assistant (the tracker keeps it, so nothing is lost): if the
+tracker is paused Rasa will not answer, so `Gate.notice` tells the member honestly that the
+team could not be reached.
+
+A channel plugs in with a few lines (Telegram does, in channels/telegram.py):
+
+    handoff = LiveHandoff(channel_settings(), "webchat")          # once, at start-up
+    await handoff.handle(user_message, on_new_message, request.app.ctx.agent)
+    await handoff.deliver_staff_messages(conversation_id, send)  # send(StaffMessage)
+    task = asyncio.create_task(handoff.watch(send_for))          # send_for(id) -> send
+
+`send` raises (e.g. `StaffMessageNotSent`) when it could not show a message, which is then
+left undelivered and offered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import ConversationResumed, Event, SlotSet, UserUttered
+from rasa.shared.core.slots import CategoricalSlot
+
+from channels.records_api import HandoffApi, RecordsApiError, RecordsApiRefused
+from channels.settings import ChannelSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_SECONDS = 3.0
+FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
+# Identity comes only from a check the assistant or a channel verified, never from a value
+# handed back: these slots are never set from a hand-back.
+_IDENTITY_SLOTS = frozenset(
+    {"identity_level", "identity_status", "member_token", "verified_number", "membership_number"}
+)
+# What the dashboard accepts as an intent name (api/conversations/schemas.py Turn).
+_REPORTED_INTENT = re.compile(r"^[a-z_]{1,60}$")
+_PAUSED_STATES = frozenset({"waiting_for_staff", "with_staff"})
+
+UNREACHABLE_NOTICE = (
+    "I couldn't pass your message to the team just now because our system is not answering. "
+    "It is kept with this conversation; if nobody replies soon, please send it again in a few "
+    "minutes."
+)
+
+
+@dataclass(frozen=True)
+class StaffMessage:
+    """A message from staff waiting to be shown to the member."""
+
+    id: int
+    text: str
+    staff_name: str | None
+    case_reference: str | None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What to do with one member message."""
+
+    # Pass the message to Rasa.
+    to_assistant: bool
+    # True when the records API answered (a turn can be counted).
+    api_reachable: bool = True
+    # The conversation is with a person: set while paused, for the channel's own wording.
+    staff_name: str | None = None
+    team_name: str | None = None
+    case_reference: str | None = None
+    # Something the channel should tell the member now (see UNREACHABLE_NOTICE).
+    notice: str | None = None
+
+    @property
+    def passed_to(self) -> str:
+        """Who the member's message went to, in words ("Alex Agent", "our Records team")."""
+        if self.staff_name:
+            return self.staff_name
+        return f"our {self.team_name} team" if self.team_name else "our team"
+
+
+SendStaffMessage = Callable[[StaffMessage], Awaitable[None]]
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class StaffMessageNotSent(Exception):
+    """A channel could not show a staff message; it stays undelivered and is sent later."""
+
+
+def shown_as_from(message: StaffMessage) -> str:
+    """The message as a plain-text channel shows it: "Alex Agent: ...", unless it already
+    names them ("Alex Agent from the Records team has joined the conversation.")."""
+    name = (message.staff_name or "").strip()
+    if not name or message.text.startswith(name):
+        return message.text
+    return f"{name}: {message.text}"
+
+
+def poll_seconds() -> float:
+    """Seconds between polls for staff messages (MEMBERDESK_HANDOFF_POLL_SECONDS, default 3)."""
+    try:
+        return max(0.2, float(os.environ.get("MEMBERDESK_HANDOFF_POLL_SECONDS", "")))
+    except ValueError:
+        return DEFAULT_POLL_SECONDS
+
+
+def _processor(agent: Any) -> Any:
+    # Rasa's Agent has no processor until a model is loaded.
+    return getattr(agent, "processor", None) if agent is not None else None
+
+
+def learned_slots(handback: dict[str, Any] | None, domain: Any) -> list[Event]:
+    """SlotSet events for what staff handed back, for the slots the domain has."""
+    if not handback:
+        return []
+    slots = {slot.name: slot for slot in domain.slots}
+    events: list[Event] = []
+    values = handback.get("collected_values") or {}
+    for name, value in sorted(values.items() if isinstance(values, dict) else []):
+        if name in slots and name not in _IDENTITY_SLOTS and isinstance(value, str) and value:
+            events.append(SlotSet(name, value))
+    intent = handback.get("intent")
+    goal = slots.get("goal")
+    if isinstance(intent, str) and isinstance(goal, CategoricalSlot) and intent in goal.values:
+        events.append(SlotSet("goal", intent))
+    return events
+
+
+def turn_of(tracker: Any) -> tuple[str | None, bool]:
+    """The intent of the member's latest message, and whether the assistant fell back on it."""
+    latest = tracker.latest_message
+    intent = (latest.intent or {}).get("name") if latest is not None else None
+    fallback = intent == FALLBACK_INTENT
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if getattr(event, "action_name", None) in FALLBACK_ACTIONS:
+            fallback = True
+    return (intent if isinstance(intent, str) and intent else None), fallback
+
+
+@dataclass
+class LiveHandoff:
+    """One channel's side of the hand-off, over the records API."""
+
+    settings: ChannelSettings
+    channel: str
+    api: HandoffApi = field(init=False)
+    # Conversations the gate last saw with a person: `watch()` polls these.
+    paused: set[str] = field(default_factory=set)
+    _delivering: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.api = HandoffApi(self.settings, channel=self.channel)
+
+    async def close(self) -> None:
+        await self.api.close()
+
+    async def gate(self, conversation_id: str, text: str, agent: Any = None) -> Gate:
+        """Decide where one member message (already masked by channels.safety) goes."""
+        try:
+            state = await self.api.handoff(conversation_id)
+        except RecordsApiError as exc:
+            log.warning("handoff %s: state unknown (%s); passing to the assistant",
+                        self.channel, exc)
+            return await self._unreachable(conversation_id, agent)
+        if state.get("state") in _PAUSED_STATES:
+            try:
+                await self.api.member_message(conversation_id, text)
+            except RecordsApiRefused as exc:
+                # 409: handed back or resolved a moment ago; the assistant has it again.
+                log.info("handoff %s: member message refused (%s)", self.channel, exc.status)
+                self.paused.discard(conversation_id)
+                return await self._assistant(conversation_id, agent, {"state": "assistant"})
+            except RecordsApiError as exc:
+                log.warning("handoff %s: member message not passed on (%s)", self.channel, exc)
+                return await self._unreachable(conversation_id, agent)
+            self.paused.add(conversation_id)
+            return Gate(
+                to_assistant=False,
+                staff_name=state.get("staff_name"),
+                team_name=state.get("team_name"),
+                case_reference=state.get("case_reference"),
+            )
+        self.paused.discard(conversation_id)
+        return await self._assistant(conversation_id, agent, state)
+
+    async def handle(
+        self, message: UserMessage, on_new_message: OnNewMessage, agent: Any
+    ) -> Gate:
+        """One checked member message: gated, then to the assistant and counted, or to staff.
+
+        A notice the member should read (the API is down while paused) goes out through the
+        message's own output channel first.
+        """
+        conversation_id = str(message.sender_id)
+        gate = await self.gate(conversation_id, str(message.text or ""), agent)
+        if gate.notice:
+            await message.output_channel.send_text_message(conversation_id, gate.notice)
+        if gate.to_assistant:
+            await on_new_message(message)
+            if gate.api_reachable:
+                await self.count_turn(conversation_id, agent)
+        return gate
+
+    async def _assistant(self, conversation_id: str, agent: Any, state: dict[str, Any]) -> Gate:
+        if state.get("state") == "handed_back":
+            await self.resume(conversation_id, agent, state.get("handback"))
+        else:
+            await self._unpause_tracker(conversation_id, agent)
+        return Gate(to_assistant=True)
+
+    async def _unreachable(self, conversation_id: str, agent: Any) -> Gate:
+        processor = _processor(agent)
+        paused = False
+        if processor is not None:
+            try:
+                paused = (await processor.get_tracker(conversation_id)).is_paused()
+            except Exception:
+                log.exception("handoff %s: tracker could not be read", self.channel)
+        return Gate(
+            to_assistant=True, api_reachable=False,
+            notice=UNREACHABLE_NOTICE if paused else None,
+        )
+
+    async def _append(self, conversation_id: str, agent: Any, events: list[Event]) -> bool:
+        """Append `events` to the tracker under the conversation's lock; False without Rasa."""
+        processor = _processor(agent)
+        if processor is None:
+            return False
+        async with processor.lock_store.lock(conversation_id):
+            tracker = await processor.get_tracker(conversation_id)
+            if events and isinstance(events[0], ConversationResumed) and not tracker.is_paused():
+                events = events[1:]
+            for event in events:
+                tracker.update(event, processor.domain)
+            if events:
+                await processor.save_tracker(tracker)
+        return True
+
+    async def _unpause_tracker(self, conversation_id: str, agent: Any) -> None:
+        # The case was resolved (or never reached the API): the API says the assistant has
+        # the conversation, so a tracker still paused from the escalation must not keep the
+        # member waiting in silence.
+        processor = _processor(agent)
+        if processor is None:
+            return
+        tracker = await processor.get_tracker(conversation_id)
+        if tracker.is_paused():
+            await self._append(conversation_id, agent, [ConversationResumed()])
+
+    async def resume(
+        self, conversation_id: str, agent: Any, handback: dict[str, Any] | None
+    ) -> None:
+        """Give the assistant what staff learned, then confirm the hand-back to the API."""
+        processor = _processor(agent)
+        if processor is None:
+            log.warning("handoff %s: no assistant loaded to resume", self.channel)
+            return
+        events: list[Event] = [ConversationResumed(), *learned_slots(handback, processor.domain)]
+        await self._append(conversation_id, agent, events)
+        try:
+            await self.api.resumed(conversation_id)
+        except RecordsApiError as exc:
+            # Asked again on the next message; resuming twice changes nothing.
+            log.warning("handoff %s: resume not confirmed (%s)", self.channel, exc)
+
+    async def count_turn(self, conversation_id: str, agent: Any) -> None:
+        """Count the member turn the assistant just handled, from the tracker."""
+        processor = _processor(agent)
+        if processor is None:
+            return
+        try:
+            intent, fallback = turn_of(await processor.get_tracker(conversation_id))
+        except Exception:
+            # Counting is for the dashboard; it must never cost the member their answer.
+            log.exception("handoff %s: turn not read from the tracker", self.channel)
+            return
+        if intent is not None and not _REPORTED_INTENT.match(intent):
+            intent = None
+        try:
+            await self.api.turn(conversation_id, intent=intent, fallback=fallback)
+        except RecordsApiError as exc:
+            log.warning("handoff %s: turn not counted (%s)", self.channel, exc)
+
+    async def deliver_staff_messages(self, conversation_id: str, send: SendStaffMessage) -> int:
+        """Send the staff messages waiting for this conversation; how many were delivered."""
+        lock = self._delivering.setdefault(conversation_id, asyncio.Lock())
+        async with lock:
+            try:
+                waiting = await self.api.staff_messages(conversation_id)
+            except RecordsApiError as exc:
+                log.warning("handoff %s: staff messages unknown (%s)", self.channel, exc)
+                return 0
+            try:
+                messages = [
+                    StaffMessage(
+                        id=int(raw["id"]), text=str(raw.get("text") or ""),
+                        staff_name=raw.get("staff_name"),
+                        case_reference=raw.get("case_reference"),
+                    )
+                    for raw in waiting
+                ]
+            except (KeyError, TypeError, ValueError):
+                log.warning("handoff %s: staff messages in an unexpected shape", self.channel)
+                return 0
+            sent: list[int] = []
+            for message in messages:
+                try:
+                    await send(message)
+                except Exception:
+                    # Later messages wait too, so the member reads them in order.
+                    log.exception("handoff %s: staff message %s not sent", self.channel,
+                                  message.id)
+                    break
+                sent.append(message.id)
+            if sent:
+                try:
+                    await self.api.delivered(conversation_id, sent)
+                except RecordsApiError as exc:
+                    log.warning("handoff %s: delivery not recorded (%s)", self.channel, exc)
+            return len(sent)
+
+    async def poll_once(self, send_for: Callable[[str], SendStaffMessage]) -> None:
+        """Deliver staff messages for every conversation last seen paused."""
+        for conversation_id in sorted(self.paused):
+            try:
+                state = await self.api.handoff(conversation_id)
+            except RecordsApiError as exc:
+                log.warning("handoff %s: poll failed (%s)", self.channel, exc)
+                return
+            await self.deliver_staff_messages(conversation_id, send_for(conversation_id))
+            if state.get("state") not in _PAUSED_STATES:
+                # Handed back or resolved: its last staff message has just gone out.
+                self.paused.discard(conversation_id)
+                self._delivering.pop(conversation_id, None)
+
+    async def watch(
+        self, send_for: Callable[[str], SendStaffMessage], *, seconds: float | None = None
+    ) -> None:
+        """Poll the paused conversations until cancelled (the channel's server stops)."""
+        interval = seconds if seconds is not None else poll_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            if not self.paused:
+                continue
+            try:
+                await self.poll_once(send_for)
+            except Exception:
+                log.exception("handoff %s: poll failed", self.channel)

@@ -1,0 +1,117 @@
+"""Rasa's REST channel, with the same checks at its entrance as the members' channels.
+
+Integrations, the load benchmark and the tests talk to the assistant through
+`POST /webhooks/rest/webhook`. Whatever arrives there is cleaned, has card numbers masked and
+is cut at 5,000 characters (channels.safety) before Rasa sees it, so a card number typed into
+an integration never reaches the tracker store, the logs or a transcript. The replies start
+with the same notices the webchat and Telegram give.
+
+Live hand-off (channels.handoff): while staff have the conversation (the records API says it is
+paused for a person), a message is put on the case for the console instead of reaching Rasa,
+and the reply is one short notice, "Your message has been passed to Alex Agent." (or "to our
+Records team." while nobody has taken it yet), never an assistant answer. Staff replies are
+not pushed into REST responses: an integration fetches them from the records API itself,
+`GET /api/v1/conversations/{sender}/staff-messages` with its service token, shows them, then
+`POST .../staff-messages/delivered`. A conversation staff handed back is resumed with what they
+learned before the assistant answers, and every message the assistant handled is counted for
+the dashboard.
+
+The channel keeps Rasa's name (`rest`), and so its URL and its JSON in and out.
+"""
+
+from __future__ import annotations
+
+import logging
+from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.shared.constants import DEFAULT_SENDER_ID
+from rasa.utils.endpoints import bool_arg
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse, ResponseStream
+
+from channels.handoff import Gate, LiveHandoff
+from channels.safety import check_message
+from channels.settings import channel_settings
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "rest"
+
+
+def passed_on_notice(gate: Gate) -> str:
+    """The reply to a message that went to staff rather than to the assistant."""
+    return f"Your message has been passed to {gate.passed_to}."
+
+
+class CheckedRestInput(RestInput):
+    """`rest` with card numbers masked, control characters stripped and long text cut."""
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[None]]
+    ) -> Blueprint:
+        """GET / for health, POST /webhook for a message (as Rasa's own REST channel)."""
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        handoff = LiveHandoff(channel_settings(), CHANNEL_NAME)
+
+        @webhook.listener("after_server_stop")
+        async def close(*_: Any) -> None:
+            await handoff.close()
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> ResponseStream | HTTPResponse:
+            if not isinstance(request.json, dict):
+                return response.json({"detail": "Send a JSON object."}, status=400)
+            # As UserMessage would: a message without a sender is the default conversation.
+            sender_id = await self._extract_sender(request) or DEFAULT_SENDER_ID
+            raw = self._extract_message(request)
+            checked = check_message(raw if isinstance(raw, str) else "")
+            input_channel = self._extract_input_channel(request)
+            metadata = self.get_metadata(request)
+            agent = request.app.ctx.agent
+            gate = await handoff.gate(sender_id, checked.text, agent) if (
+                checked.says_something) else Gate(to_assistant=True, api_reachable=False)
+
+            async def handled_and_counted(message: UserMessage) -> None:
+                await on_new_message(message)
+                if gate.api_reachable:
+                    await handoff.count_turn(sender_id, agent)
+
+            if gate.to_assistant and bool_arg(request, "stream", default=False):
+                return response.stream(
+                    self.stream_response(
+                        handled_and_counted, checked.text, sender_id, input_channel, metadata
+                    ),
+                    content_type="text/event-stream",
+                )
+            collector = CollectingOutputChannel()
+            for notice in checked.notices:
+                await collector.send_text_message(sender_id, notice)
+            if not checked.says_something:
+                return response.json(collector.messages)
+            if gate.notice:
+                await collector.send_text_message(sender_id, gate.notice)
+            if not gate.to_assistant:
+                await collector.send_text_message(sender_id, passed_on_notice(gate))
+                return response.json(collector.messages)
+            try:
+                await handled_and_counted(UserMessage(
+                    checked.text, collector, sender_id,
+                    input_channel=input_channel, metadata=metadata,
+                ))
+            except CancelledError:
+                logger.error("rest: the assistant timed out on a message")
+            except Exception:
+                # The text is not logged: it is the member's, even once masked.
+                logger.exception("rest: the assistant failed on a message")
+            return response.json(collector.messages)
+
+        return webhook

@@ -1,0 +1,307 @@
+"""Inbound email on the records side: recorded once, routed or threaded, acknowledged safely."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.cases.models import Case, CaseStatus
+from api.config import Settings
+from api.mailbox.models import InboundEmail
+from api.mailbox.settings import EmailSettings, get_email_settings
+from api.members.models import Category, Frequency
+from api.outbox.models import OutboundEmail
+from tests.api import factories
+from tests.api.conftest import member_headers
+
+SUPPORT = "Membership team <members@union.example>"
+
+
+@pytest.fixture
+def email_api(service_client: TestClient) -> Iterator[TestClient]:
+    """The API as the email channel sees it, with a known support address and reply limit."""
+    settings = EmailSettings(env="test", email_from=SUPPORT, webchat_url="https://union.example/chat",
+                             email_replies_per_sender_per_hour=5)
+    service_client.app.dependency_overrides[get_email_settings] = lambda: settings  # type: ignore[attr-defined]
+    service_client.headers["X-Memberdesk-Channel"] = "email"
+    yield service_client
+
+
+def inbound(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "message_id": "<first.1@mail.example.net>",
+        "from_address": "alex.morgan@example.org",
+        "subject": "I've moved house",
+        "body_text": "Hello, I have moved to 22 Park Lane, Leeds LS2 9JT. Alex",
+        "intent": "change_address",
+        "confidence": 0.97,
+        "entities": {"postcode": "LS2 9JT"},
+    }
+    body.update(overrides)
+    return body
+
+
+def outbox(db: Session) -> list[OutboundEmail]:
+    """The replies queued to senders (not the teams' own new-case notices)."""
+    db.rollback()
+    return [
+        row for row in db.scalars(select(OutboundEmail).order_by(OutboundEmail.id))
+        if (row.headers or {}).get("X-Memberdesk-Case")
+    ]
+
+
+def count(db: Session, model: type) -> int:
+    db.rollback()
+    return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_an_email_opens_a_routed_case_and_queues_an_acknowledgement_with_its_reference(
+    email_api: TestClient, db: Session
+) -> None:
+    member = factories.member(db)
+
+    response = email_api.post("/api/v1/email/inbound", json=inbound())
+
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    assert answer["outcome"] == "opened_case"
+    assert answer["team"] == "records"
+    assert answer["matched_member"] == member.membership_number
+    assert answer["acknowledge"] is True and answer["answer"] is False
+    case = db.scalar(select(Case).where(Case.reference == answer["reference"]))
+    assert case is not None
+    assert case.channel == "email" and case.member_id == member.id
+    # Matching the From address is not an identity check.
+    assert case.identity_level == "none"
+    assert "22 Park Lane" in case.transcript[0]["text"]
+    assert case.collected_values["email_postcode"] == "LS2 9JT"
+    [reply] = outbox(db)
+    assert reply.to_address == "alex.morgan@example.org"
+    assert answer["reference"] in reply.subject and answer["reference"] in reply.body_text
+    assert reply.headers is not None
+    assert reply.headers["In-Reply-To"] == "<first.1@mail.example.net>"
+    assert reply.headers["Auto-Submitted"] == "auto-replied"
+    assert reply.headers["Message-ID"].endswith("@union.example>")
+    assert reply.body_html is not None and answer["reference"] in reply.body_html
+
+
+def test_the_acknowledgement_discloses_nothing_from_the_record_and_points_to_webchat(
+    email_api: TestClient, db: Session
+) -> None:
+    member = factories.member(db, first_name="Rosalind", last_name="Featherstone")
+
+    email_api.post("/api/v1/email/inbound", json=inbound(
+        from_address=member.email, intent="check_subscription", subject="How much are my subs?",
+        body_text="How much do I pay?",
+    ))
+
+    [reply] = outbox(db)
+    for text in (reply.body_text, reply.body_html or ""):
+        assert "Rosalind" not in text and "Featherstone" not in text
+        assert member.membership_number not in text
+        assert "24.50" not in text  # the member's own amount, not a published rate here
+        assert "https://union.example/chat" in text
+
+
+def test_the_same_message_id_is_recorded_routed_and_answered_once(
+    email_api: TestClient, db: Session
+) -> None:
+    first = email_api.post("/api/v1/email/inbound", json=inbound())
+    again = email_api.post("/api/v1/email/inbound", json=inbound())
+
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert again.json()["reference"] == first.json()["reference"]
+    assert count(db, Case) == 1
+    assert count(db, InboundEmail) == 1
+    assert len(outbox(db)) == 1
+
+
+def test_a_reply_to_the_acknowledgement_joins_the_case_instead_of_opening_one(
+    email_api: TestClient, db: Session
+) -> None:
+    first = email_api.post("/api/v1/email/inbound", json=inbound()).json()
+    [ack] = outbox(db)
+    assert ack.headers is not None
+
+    reply = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<reply.2@mail.example.net>", subject="Re: I've moved house",
+        body_text="Sorry, the postcode is LS2 9JU.", in_reply_to=ack.headers["Message-ID"],
+        references=["<first.1@mail.example.net>", ack.headers["Message-ID"]],
+        intent="inform", confidence=0.8,
+    )).json()
+
+    assert reply["outcome"] == "joined_case"
+    assert reply["joins_case"] == reply["reference"] == first["reference"]
+    assert count(db, Case) == 1
+    case = db.scalar(select(Case).where(Case.reference == first["reference"]))
+    assert case is not None
+    assert [m.sender for m in case.messages] == ["member"]
+    assert "LS2 9JU" in case.messages[0].text
+    second_ack = outbox(db)[1]
+    assert "added it to your case" in second_ack.body_text
+    assert second_ack.headers is not None
+    assert second_ack.headers["In-Reply-To"] == "<reply.2@mail.example.net>"
+
+
+def test_a_case_reference_in_the_subject_joins_and_reopens_an_answered_case(
+    email_api: TestClient, db: Session
+) -> None:
+    employer = factories.employer(db)
+    factories.ballot(db, employers=[employer], opens_on=date(2026, 1, 1),
+                     closes_on=date(2099, 12, 31), title="Pay ballot for Northshire")
+    first = email_api.post("/api/v1/email/inbound", json=inbound(
+        intent="ballot_info", subject="When does the ballot close?", body_text="When?",
+    )).json()
+    assert first["answer"] is True
+    db.rollback()
+    case = db.scalar(select(Case).where(Case.reference == first["reference"]))
+    assert case is not None and case.status == CaseStatus.resolved
+
+    follow_up = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<new-thread.3@mail.example.net>",
+        subject=f"Still confused [{first['reference']}]", intent="ballot_info",
+        body_text="Does the paper need a stamp?",
+    )).json()
+
+    assert follow_up["outcome"] == "joined_case"
+    assert follow_up["reference"] == first["reference"]
+    assert follow_up["answer"] is False  # a thread is for a person now
+    db.rollback()
+    db.refresh(case)
+    assert case.status == CaseStatus.open
+
+
+def test_informational_questions_are_answered_from_the_published_facts(
+    email_api: TestClient, db: Session
+) -> None:
+    employer = factories.employer(db)
+    factories.ballot(db, employers=[employer], opens_on=date(2026, 1, 1),
+                     closes_on=date(2099, 12, 31), title="Pay ballot for Northshire")
+    factories.rate(db, Category.full, Frequency.monthly, amount="21.30")
+    factories.category_info(db, Category.full, "Full", "Working more than 30 hours a week")
+
+    ballot = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<b@x.example>", intent="ballot_info", subject="Ballot dates?", body_text="?"
+    )).json()
+    join = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<j@x.example>", from_address="new.person@example.com",
+        intent="join_membership", subject="How do I join?", body_text="How do I join?",
+    )).json()
+    unsure = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<u@x.example>", from_address="unsure@example.com", intent="ballot_info",
+        confidence=0.41, subject="hmm", body_text="ballot maybe",
+    )).json()
+
+    ballot_reply, join_reply, unsure_reply = outbox(db)
+    assert ballot["answer"] is True and "Pay ballot for Northshire" in ballot_reply.body_text
+    assert "31 December 2099" in ballot_reply.body_text
+    assert "Turnout threshold: 50%" in ballot_reply.body_text
+    assert join["answer"] is True and "£21.30 monthly" in join_reply.body_text
+    assert "£21.30 monthly" in (join_reply.body_html or "")
+    assert unsure["answer"] is False and "Pay ballot" not in unsure_reply.body_text
+    assert unsure["reference"] in unsure_reply.body_text
+
+
+@pytest.mark.parametrize(
+    ("intent", "team", "priority", "deadline_field"),
+    [
+        ("complaint", "complaints", "high", "complaint_deadline_on"),
+        ("data_protection_request", "data_protection", "high", "statutory_due_on"),
+        ("payment_failed", "payments", "normal", None),
+        ("greet", "membership", "normal", None),
+    ],
+)
+def test_emails_are_routed_by_intent_with_a_priority_and_an_sla(
+    email_api: TestClient, db: Session, intent: str, team: str, priority: str,
+    deadline_field: str | None,
+) -> None:
+    answer = email_api.post("/api/v1/email/inbound", json=inbound(intent=intent)).json()
+
+    assert answer["team"] == team and answer["priority"] == priority
+    assert answer["sla_due_at"]
+    case = db.scalar(select(Case).where(Case.reference == answer["reference"]))
+    assert case is not None
+    if deadline_field:
+        assert getattr(case, deadline_field) is not None
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"automatic_reason": "Auto-Submitted: auto-replied"},
+        {"from_address": "members@union.example"},
+        {"from_address": "Members@Union.Example"},
+        {"from_address": "not an address"},
+    ],
+    ids=["out-of-office", "our-own-address", "our-own-address-other-case", "unusable-sender"],
+)
+def test_automatic_mail_is_recorded_but_never_answered_or_routed(
+    email_api: TestClient, db: Session, overrides: dict[str, Any]
+) -> None:
+    answer = email_api.post("/api/v1/email/inbound", json=inbound(**overrides)).json()
+
+    assert answer["outcome"] == "automatic"
+    assert answer["acknowledge"] is False and answer["reference"] is None
+    assert answer["no_reply_reason"].startswith("automatic mail")
+    assert outbox(db) == []
+    assert count(db, Case) == 0
+    assert count(db, InboundEmail) == 1
+
+
+def test_one_sender_gets_at_most_the_hourly_reply_limit_and_every_email_is_still_routed(
+    email_api: TestClient, db: Session
+) -> None:
+    answers = [
+        email_api.post("/api/v1/email/inbound", json=inbound(
+            message_id=f"<loop.{n}@mail.example.net>", subject=f"Re: your email {n}",
+        )).json()
+        for n in range(8)
+    ]
+
+    assert len(outbox(db)) == 5
+    assert [a["acknowledge"] for a in answers] == [True] * 5 + [False] * 3
+    assert all(a["reference"] for a in answers)
+    assert "reply limit" in answers[-1]["no_reply_reason"]
+
+
+def test_a_preview_says_what_would_happen_and_writes_nothing(
+    email_api: TestClient, db: Session
+) -> None:
+    member = factories.member(db)
+
+    preview = email_api.post("/api/v1/email/triage", json=inbound(intent="request_refund"))
+
+    assert preview.status_code == 200
+    assert preview.json()["team"] == "payments"
+    assert preview.json()["matched_member"] == member.membership_number
+    assert preview.json()["acknowledge"] is True
+    assert count(db, InboundEmail) == 0 and count(db, Case) == 0 and outbox(db) == []
+
+
+def test_a_card_number_notice_goes_in_the_reply(email_api: TestClient, db: Session) -> None:
+    email_api.post("/api/v1/email/inbound", json=inbound(
+        intent="make_payment", body_text="Take it from [card number removed] please",
+        card_number_removed=True,
+    ))
+
+    [reply] = outbox(db)
+    assert "Please don't send card details by email" in reply.body_text
+
+
+def test_only_the_service_may_record_or_preview_email(
+    app_client: TestClient, db: Session, settings: Settings
+) -> None:
+    member = factories.member(db)
+
+    assert app_client.post("/api/v1/email/inbound", json=inbound()).status_code == 401
+    for path in ("/api/v1/email/inbound", "/api/v1/email/triage"):
+        refused = app_client.post(path, json=inbound(), headers=member_headers(settings, member))
+        assert refused.status_code == 403
+    assert count(db, InboundEmail) == 0
