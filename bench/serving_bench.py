@@ -1409,7 +1409,7 @@ def main(argv: list[str] | None = None) -> int:
                                *(sys.argv[1:] if argv is None else argv)])
     if args.smoke:
         args.levels, args.databases, args.replicas = "1", "sqlite", 1
-        args.seconds, args.warmup, args.max_turns, args.rounds = 8, 1, 12, 1
+        args.seconds, args.warmup, args.max_turns, args.rounds = 8, 0, 12, 1
         args.seed_members = args.seed_members or 130
         args.skip_training = args.skip_stock = args.skip_breakdown = True
     args.machine = machine()

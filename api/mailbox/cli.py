@@ -35,12 +35,27 @@ def _run_in_bot(*arguments: str) -> None:
             f"email triage runs in the bot environment and {python} does not exist; "
             f"run `make setup` or set {BOT_PYTHON_ENV}"
         )
+    # The bot side reads only the environment: give it .env too, as the records API reads it
+    # (the environment wins, as it does there).
+    from dotenv import dotenv_values
+
+    env = {k: v for k, v in dotenv_values(".env").items() if v is not None} | dict(os.environ)
     # Our own interpreter and module, with the operator's arguments as plain argv items.
-    completed = subprocess.run(  # noqa: S603
-        [str(python), "-m", "channels.email", *arguments], cwd=ROOT, check=False
+    process = subprocess.Popen(  # noqa: S603
+        [str(python), "-m", "channels.email", *arguments], cwd=ROOT, env=env
     )
-    if completed.returncode:
-        raise click.exceptions.Exit(completed.returncode)
+    # A service manager stops `memberdesk email poll` with SIGTERM: pass it on, so the poller
+    # finishes its message and stops too rather than being left running.
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: process.send_signal(signum))
+    try:
+        returncode = process.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached the poller as well (same process group); let it stop cleanly.
+        returncode = process.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if returncode:
+        raise click.exceptions.Exit(returncode)
 
 
 @click.group("email")
