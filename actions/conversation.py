@@ -63,11 +63,23 @@ def transcript(tracker: Tracker, *, limit: int = 200) -> list[dict[str, str]]:
     for event in tracker.events:
         sender = {"user": "member", "bot": "assistant"}.get(event.get("event", ""))
         text = event.get("text")
+        if sender == "member" and str(text or "").startswith("/"):
+            # An intent payload: a button's (the channel keeps what the member saw) or one a
+            # channel sent by itself, such as the webchat's greeting, which nobody typed.
+            text = _shown_text(event.get("metadata"))
         if not sender or not text:
             continue
         at = datetime.fromtimestamp(event.get("timestamp") or 0, tz=timezone.utc).isoformat()
         lines.append({"at": at, "sender": sender, "text": mask_card_numbers(str(text))[0]})
     return lines[-limit:]
+
+
+def _shown_text(metadata: Any) -> str | None:
+    """The words a channel showed for a button the member pressed, if it kept them."""
+    for value in (metadata or {}).values() if isinstance(metadata, dict) else ():
+        if isinstance(value, dict) and isinstance(value.get("shown"), str):
+            return value["shown"]
+    return None
 
 
 def collected_values(tracker: Tracker) -> dict[str, str]:
