@@ -28,7 +28,7 @@ A channel plugs in with a few lines (Telegram does, in channels/telegram.py):
     handoff = LiveHandoff(channel_settings(), "webchat")          # once, at start-up
     await handoff.handle(user_message, on_new_message, request.app.ctx.agent)
     await handoff.deliver_staff_messages(conversation_id, send)  # send(StaffMessage)
-    task = asyncio.create_task(handoff.watch(send_for))          # send_for(id) -> send
+    handoff.watch_while_serving(blueprint, send_for)             # send_for(id) -> send
 
 `send` raises (e.g. `StaffMessageNotSent`) when it could not show a message, which is then
 left undelivered and offered again.
@@ -37,19 +37,30 @@ left undelivered and offered again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa.core.channels.channel import UserMessage
-from rasa.shared.core.events import ConversationResumed, Event, SlotSet, UserUttered
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ConversationResumed,
+    Event,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.slots import CategoricalSlot
 
 from channels.records_api import HandoffApi, RecordsApiError, RecordsApiRefused
 from channels.settings import ChannelSettings
+
+if TYPE_CHECKING:
+    from sanic import Blueprint
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +186,7 @@ class LiveHandoff:
     # Conversations the gate last saw with a person: `watch()` polls these.
     paused: set[str] = field(default_factory=set)
     _delivering: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _watcher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.api = HandoffApi(self.settings, channel=self.channel)
@@ -249,6 +261,13 @@ class LiveHandoff:
             notice=UNREACHABLE_NOTICE if paused else None,
         )
 
+    @staticmethod
+    def _resumption() -> list[Event]:
+        """The events that give a paused conversation back to the assistant."""
+        # Rasa predicts nothing once paused, so no action_listen follows the escalation;
+        # without one the member's next message matches no rule and only gets the fallback.
+        return [ConversationResumed(), ActionExecuted(ACTION_LISTEN_NAME)]
+
     async def _append(self, conversation_id: str, agent: Any, events: list[Event]) -> bool:
         """Append `events` to the tracker under the conversation's lock; False without Rasa."""
         processor = _processor(agent)
@@ -257,7 +276,7 @@ class LiveHandoff:
         async with processor.lock_store.lock(conversation_id):
             tracker = await processor.get_tracker(conversation_id)
             if events and isinstance(events[0], ConversationResumed) and not tracker.is_paused():
-                events = events[1:]
+                events = events[len(self._resumption()):]
             for event in events:
                 tracker.update(event, processor.domain)
             if events:
@@ -273,7 +292,7 @@ class LiveHandoff:
             return
         tracker = await processor.get_tracker(conversation_id)
         if tracker.is_paused():
-            await self._append(conversation_id, agent, [ConversationResumed()])
+            await self._append(conversation_id, agent, self._resumption())
 
     async def resume(
         self, conversation_id: str, agent: Any, handback: dict[str, Any] | None
@@ -283,7 +302,7 @@ class LiveHandoff:
         if processor is None:
             log.warning("handoff %s: no assistant loaded to resume", self.channel)
             return
-        events: list[Event] = [ConversationResumed(), *learned_slots(handback, processor.domain)]
+        events = [*self._resumption(), *learned_slots(handback, processor.domain)]
         await self._append(conversation_id, agent, events)
         try:
             await self.api.resumed(conversation_id)
@@ -360,6 +379,27 @@ class LiveHandoff:
                 # Handed back or resolved: its last staff message has just gone out.
                 self.paused.discard(conversation_id)
                 self._delivering.pop(conversation_id, None)
+
+    def watch_while_serving(
+        self, blueprint: Blueprint, send_for: Callable[[str], SendStaffMessage]
+    ) -> None:
+        """Run `watch()` from the moment the channel's server starts until it stops."""
+
+        @blueprint.listener("after_server_start")
+        async def start_watching(*_: Any) -> None:
+            self._watcher = asyncio.create_task(self.watch(send_for))
+
+        @blueprint.listener("before_server_stop")
+        async def stop_watching(*_: Any) -> None:
+            await self.stop_watching()
+
+    async def stop_watching(self) -> None:
+        """Stop the poller `watch_while_serving()` started, if it runs."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
     async def watch(
         self, send_for: Callable[[str], SendStaffMessage], *, seconds: float | None = None
