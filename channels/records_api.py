@@ -46,6 +46,29 @@ class CodeSent:
     sent_to: str
 
 
+def service_headers(settings: ChannelSettings, channel: str) -> dict[str, str]:
+    """The headers a channel's service presents to the records API."""
+    return {
+        "Authorization": f"Bearer {settings.service_token}",
+        "X-Memberdesk-Channel": channel,
+    }
+
+
+def answer_of(method: str, path: str, response: httpx.Response) -> dict[str, Any]:
+    """The API's JSON answer, or the named error for a failure or a refusal."""
+    if response.status_code >= 500:
+        raise RecordsApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
+    if not 200 <= response.status_code < 300:
+        raise RecordsApiRefused(response.status_code)
+    try:
+        answer = response.json()
+    except ValueError as exc:
+        raise RecordsApiUnavailable(f"{method} {path}: a reply that is not JSON") from exc
+    if not isinstance(answer, dict):
+        raise RecordsApiUnavailable(f"{method} {path}: an unexpected reply")
+    return answer
+
+
 class ServiceApiClient:
     """The records API as one channel's service: a bearer token and the channel's name."""
 
@@ -67,10 +90,7 @@ class ServiceApiClient:
             self._client = httpx.AsyncClient(
                 base_url=f"{self._settings.api_url}/api/v1",
                 timeout=httpx.Timeout(self._settings.api_timeout),
-                headers={
-                    "Authorization": f"Bearer {self._settings.service_token}",
-                    "X-Memberdesk-Channel": self._channel,
-                },
+                headers=service_headers(self._settings, self._channel),
                 transport=self._transport,
             )
         return self._client
@@ -88,17 +108,7 @@ class ServiceApiClient:
         except httpx.HTTPError as exc:
             # Timeouts, refused connections and protocol errors alike.
             raise RecordsApiUnavailable(f"{method} {path}: {exc.__class__.__name__}") from exc
-        if response.status_code >= 500:
-            raise RecordsApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
-        if not 200 <= response.status_code < 300:
-            raise RecordsApiRefused(response.status_code)
-        try:
-            answer = response.json()
-        except ValueError as exc:
-            raise RecordsApiUnavailable(f"{method} {path}: a reply that is not JSON") from exc
-        if not isinstance(answer, dict):
-            raise RecordsApiUnavailable(f"{method} {path}: an unexpected reply")
-        return answer
+        return answer_of(method, path, response)
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", path, body)

@@ -24,7 +24,6 @@ the assistant writes is shown as typed), with buttons as inline keyboards.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -70,6 +69,7 @@ from channels.safety import (
 from channels.settings import ChannelSettings, channel_settings
 from channels.telegram_linking import AccountLinking
 from channels.telegram_store import LinkedAccount, TelegramStore
+from channels.text_output import TextOnlyOutput
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ async def _telegram_call(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
     return None
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(TextOnlyOutput):
     """Sends the assistant's replies to a Telegram chat."""
 
     @classmethod
@@ -263,23 +263,9 @@ class TelegramOutput(OutputChannel):
         )
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """The image itself, as a photo."""
         chat_id = chat_id_of(recipient_id)
         await _telegram_call("sendPhoto", lambda: self.bot.send_photo(chat_id, image))
-
-    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
-        await self.send_text_message(recipient_id, str(attachment))
-
-    async def send_elements(
-        self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        for element in elements:
-            text = "\n".join(
-                str(element[key]) for key in ("title", "subtitle") if element.get(key)
-            )
-            if element.get("buttons"):
-                await self.send_text_with_buttons(recipient_id, text, element["buttons"])
-            elif text:
-                await self.send_text_message(recipient_id, text)
 
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
@@ -315,7 +301,6 @@ class TelegramChannel(InputChannel):
         self.linking = AccountLinking(store=self.store, codes=self.codes)
         self.handoff = LiveHandoff(settings, CHANNEL_NAME)
         self._bot: Bot | None = None
-        self._staff_poller: asyncio.Task[None] | None = None
         # Builds the character tables at start-up rather than on a member's first message.
         clean_text("")
 
@@ -357,27 +342,13 @@ class TelegramChannel(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             return await self.receive(request, on_new_message)
 
-        @telegram_webhook.listener("after_server_start")
-        async def watch_handoffs(*_: Any) -> None:
-            self._staff_poller = asyncio.create_task(self.handoff.watch(self.staff_sender))
-
-        @telegram_webhook.listener("before_server_stop")
-        async def stop_watching(*_: Any) -> None:
-            await self.stop_staff_poller()
+        self.handoff.watch_while_serving(telegram_webhook, self.staff_sender)
 
         @telegram_webhook.listener("after_server_stop")
         async def close(*_: Any) -> None:
             await self.close()
 
         return telegram_webhook
-
-    async def stop_staff_poller(self) -> None:
-        """Stop polling for staff messages (the server is stopping)."""
-        poller, self._staff_poller = self._staff_poller, None
-        if poller is not None:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
 
     def staff_sender(self, conversation_id: str) -> SendStaffMessage:
         """How staff messages reach this conversation's chat: plain text, named."""
@@ -395,7 +366,7 @@ class TelegramChannel(InputChannel):
 
     async def close(self) -> None:
         """Release the HTTP clients and the store."""
-        await self.stop_staff_poller()
+        await self.handoff.stop_watching()
         await self.handoff.close()
         await self.codes.close()
         if self._bot is not None:

@@ -58,8 +58,6 @@ organisation's website would.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -87,6 +85,7 @@ from channels.safety import (
     clean_text,
 )
 from channels.settings import ChannelSettings, channel_settings
+from channels.text_output import TextOnlyOutput
 from channels.webchat_auth import (
     WebchatSession,
     WebchatSettings,
@@ -200,7 +199,7 @@ def _buttons(buttons: Iterable[Any] | None) -> list[dict[str, str]]:
     return offered
 
 
-class WebchatOutput(OutputChannel):
+class WebchatOutput(TextOnlyOutput):
     """Sends the assistant's replies to every tab open on a conversation (its socket.io room)."""
 
     @classmethod
@@ -223,29 +222,6 @@ class WebchatOutput(OutputChannel):
         await self._emit(
             recipient_id, {"text": (text or "").strip(), "buttons": _buttons(buttons)}
         )
-
-    async def send_quick_replies(
-        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self.send_text_with_buttons(recipient_id, text, quick_replies)
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.send_text_message(recipient_id, str(image))
-
-    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
-        await self.send_text_message(recipient_id, str(attachment))
-
-    async def send_elements(
-        self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        for element in elements:
-            text = "\n".join(
-                str(element[key]) for key in ("title", "subtitle") if element.get(key)
-            )
-            if element.get("buttons"):
-                await self.send_text_with_buttons(recipient_id, text, element["buttons"])
-            else:
-                await self.send_text_message(recipient_id, text)
 
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
@@ -352,7 +328,6 @@ class WebchatInput(InputChannel):
         self._demo_key = hashlib.sha256(b"memberdesk demo portal" + settings.session_key).digest()
         self._handler: OnNewMessage | None = None
         self.handoff = LiveHandoff(channel, CHANNEL_NAME)
-        self._staff_poller: asyncio.Task[None] | None = None
         # Builds the character tables at start-up rather than on a visitor's first message.
         clean_text("")
 
@@ -627,14 +602,6 @@ class WebchatInput(InputChannel):
             tracker.update(event, processor.domain)
             await processor.save_tracker(tracker)
 
-    async def stop_staff_poller(self) -> None:
-        """Stop polling for staff messages (the server is stopping)."""
-        poller, self._staff_poller = self._staff_poller, None
-        if poller is not None:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
-
     # -- HTTP ------------------------------------------------------------------------------
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -646,13 +613,7 @@ class WebchatInput(InputChannel):
         async def remember_app(app: Sanic, *_: Any) -> None:
             self._app = app
 
-        @webchat.listener("after_server_start")
-        async def watch_handoffs(*_: Any) -> None:
-            self._staff_poller = asyncio.create_task(self.handoff.watch(self.staff_sender))
-
-        @webchat.listener("before_server_stop")
-        async def stop_watching(*_: Any) -> None:
-            await self.stop_staff_poller()
+        self.handoff.watch_while_serving(webchat, self.staff_sender)
 
         @webchat.listener("after_server_stop")
         async def close(*_: Any) -> None:

@@ -290,6 +290,11 @@ def resolve(
 # --- Team emails ------------------------------------------------------------------------------
 
 
+def _console_url(settings: Settings, path: str) -> str:
+    # Team emails are read outside the console, so their links must be absolute.
+    return f"{settings.public_url.rstrip('/')}/console/{path}"
+
+
 def queue_new_case_email(
     *, db_session: Session, case: Case, team: Team, settings: Settings
 ) -> OutboundEmail | None:
@@ -305,7 +310,7 @@ def queue_new_case_email(
         team=team,
         member=member,
         sla_due=sla.spoken_opening(sla_aware(case.sla_due_at), settings=settings),
-        console_url=f"{settings.public_url.rstrip('/')}/console/cases/{case.reference}",
+        console_url=_console_url(settings, f"cases/{case.reference}"),
     )
 
 
@@ -341,7 +346,7 @@ def queue_sla_digest(
                 team=team,
                 day=day,
                 entries=entries,
-                console_url=f"{settings.public_url.rstrip('/')}/console/queue?team={team.code}",
+                console_url=_console_url(settings, f"queue?team={team.code}"),
             )
         )
     record(db_session=db_session, actor="system:sla-digest", action=DIGEST_ACTION,

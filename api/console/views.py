@@ -15,6 +15,7 @@ import hmac
 import io
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -317,24 +318,36 @@ def conversation_part(
 
 
 def _case_action(
-    who: ConsoleUser, reference: str, db: SessionDep, action: Any, done: str
+    who: ConsoleUser, reference: str, db: SessionDep, act: Callable[..., object], done: str,
+    **fields: Any,
 ) -> RedirectResponse:
-    path = f"/console/cases/{quote(reference)}"
-    try:
+    """Run a cases.work step on the case as the signed-in user, then back to the case page."""
+
+    def run() -> str:
         case = cases.get_case(db_session=db, reference=reference)
-        action(case)
+        act(db_session=db, case=case, user=who.user, channel="console", **fields)
+        return done
+
+    return _attempt(who, db, f"/console/cases/{quote(reference)}", run)
+
+
+def _attempt(
+    who: ConsoleUser, db: SessionDep, path: str, act: Callable[[], str]
+) -> RedirectResponse:
+    """Back to `path` with the notice `act` returns, or with why the domain refused it."""
+    try:
+        notice = act()
     except DomainError as exc:
         db.rollback()
         return _back(who, path, error=exc.message)
-    return _back(who, path, notice=done)
+    return _back(who, path, notice=notice)
 
 
 @router.post("/cases/{reference}/take")
 def take(reference: CaseRef, who: ConsolePost, db: SessionDep) -> RedirectResponse:
     """Take the case: the member is told who has joined."""
     return _case_action(
-        who, reference, db,
-        lambda case: work.take_case(db_session=db, case=case, user=who.user, channel="console"),
+        who, reference, db, work.take_case,
         "You have taken the case; the member has been told you joined.",
     )
 
@@ -357,10 +370,9 @@ def send_message(
         db.refresh(case)
         return _page("_conversation.html", who, request, **_case_context(db, case))
     return _case_action(
-        who, reference, db,
-        lambda case: work.send_staff_message(db_session=db, case=case, user=who.user,
-                                             text=text, kind=kind, channel="console"),
+        who, reference, db, work.send_staff_message,
         "Note added." if kind == "note" else "Sent to the member.",
+        text=text, kind=kind,
     )
 
 
@@ -371,10 +383,7 @@ def hand_back(
 ) -> RedirectResponse:
     """Give the conversation back to the assistant, with what was learned."""
     return _case_action(
-        who, reference, db,
-        lambda case: work.hand_back(db_session=db, case=case, user=who.user, note=note,
-                                    channel="console"),
-        "Handed back to the assistant.",
+        who, reference, db, work.hand_back, "Handed back to the assistant.", note=note
     )
 
 
@@ -384,12 +393,7 @@ def resolve(
     outcome: Annotated[str | None, Form(max_length=500)] = None,
 ) -> RedirectResponse:
     """Close the case with an outcome the member is told."""
-    return _case_action(
-        who, reference, db,
-        lambda case: work.resolve(db_session=db, case=case, user=who.user, outcome=outcome,
-                                  channel="console"),
-        "Case resolved.",
-    )
+    return _case_action(who, reference, db, work.resolve, "Case resolved.", outcome=outcome)
 
 
 # --- Approvals --------------------------------------------------------------------------------
@@ -427,16 +431,16 @@ def decide_change(
     back_to: Annotated[str | None, Form(max_length=200)] = None,
 ) -> RedirectResponse:
     """Approve or reject a held change (never one you asked for); the member is told."""
-    try:
+
+    def run() -> str:
         result = changes.decide(
             db_session=db, reference=reference, caller=work.staff_caller(who.user),
             channel="console", decision=decision,
             reason=clean_text(reason, field="reason", max_length=500),
         )
-    except DomainError as exc:
-        db.rollback()
-        return _back(who, _next(back_to), error=exc.message)
-    return _back(who, _next(back_to), notice=result.message + " The member has been told.")
+        return result.message + " The member has been told."
+
+    return _attempt(who, db, _next(back_to), run)
 
 
 @router.post("/refund-requests/{reference}/decision")
@@ -447,17 +451,15 @@ def decide_refund(
     back_to: Annotated[str | None, Form(max_length=200)] = None,
 ) -> RedirectResponse:
     """Approve or reject a refund request; the member is told."""
-    try:
+
+    def run() -> str:
         refund = payments.decide_refund(
             db_session=db, reference=reference, decision=decision, reason=reason,
             caller=work.staff_caller(who.user), channel="console",
         )
-    except DomainError as exc:
-        db.rollback()
-        return _back(who, _next(back_to), error=exc.message)
-    return _back(who, _next(back_to),
-                 notice=f"Refund {refund.reference} is {refund.status.value}. The member has "
-                 "been told.")
+        return f"Refund {refund.reference} is {refund.status.value}. The member has been told."
+
+    return _attempt(who, db, _next(back_to), run)
 
 
 # --- Reports ----------------------------------------------------------------------------------

@@ -64,7 +64,9 @@ ConversationId = Annotated[str, Path(min_length=1, max_length=200)]
 _BASE = "/conversations/{conversation_id}"
 
 
-def _handoff_public(conversation_id: str, state: service.Handoff) -> HandoffPublic:
+def _handoff_public(db: SessionDep, conversation_id: str) -> HandoffPublic:
+    """Who has the conversation now, as the channels are told it."""
+    state = service.handoff(db_session=db, conversation_id=conversation_id)
     case = state.case
     handback = None
     if state.state == "handed_back" and case is not None:
@@ -91,8 +93,7 @@ def get_handoff(
     conversation_id: ConversationId, _caller: ServiceCaller, db: SessionDep
 ) -> HandoffPublic:
     """Who the member is talking to: the assistant, or a person (paused)."""
-    state = service.handoff(db_session=db, conversation_id=conversation_id)
-    return _handoff_public(conversation_id, state)
+    return _handoff_public(db, conversation_id)
 
 
 @router.post(_BASE + "/handoff/resumed", response_model=HandoffPublic)
@@ -101,8 +102,7 @@ def confirm_resumed(
 ) -> HandoffPublic:
     """The assistant has taken what staff handed back; the conversation is its own again."""
     service.confirm_resumed(db_session=db, conversation_id=conversation_id, actor=caller.actor)
-    state = service.handoff(db_session=db, conversation_id=conversation_id)
-    return _handoff_public(conversation_id, state)
+    return _handoff_public(db, conversation_id)
 
 
 @router.get(_BASE + "/staff-messages", response_model=StaffMessages)

@@ -254,6 +254,12 @@ def _remember_thread_ids(*, db_session: Session, case: Case, message_ids: list[s
             db_session.add(EmailThreadId(message_id=message_id, case_id=case.id))
 
 
+def _recorded_before(*, db_session: Session, message_id: str) -> InboundEmailRecorded | None:
+    """The outcome stored for an email with this Message-ID, if one was recorded."""
+    seen = db_session.scalar(select(InboundEmail).where(InboundEmail.message_id == message_id))
+    return _stored_outcome(db_session=db_session, inbound=seen) if seen is not None else None
+
+
 def _stored_outcome(*, db_session: Session, inbound: InboundEmail) -> InboundEmailRecorded:
     case = db_session.get(Case, inbound.case_id) if inbound.case_id is not None else None
     team = team_of(db_session=db_session, case=case) if case is not None else None
@@ -285,11 +291,9 @@ def record_inbound(
     now: datetime | None = None,
 ) -> InboundEmailRecorded:
     """Record an inbound email once: route it to a case and queue its reply, all or nothing."""
-    seen = db_session.scalar(
-        select(InboundEmail).where(InboundEmail.message_id == email.message_id)
-    )
-    if seen is not None:
-        return _stored_outcome(db_session=db_session, inbound=seen)
+    recorded = _recorded_before(db_session=db_session, message_id=email.message_id)
+    if recorded is not None:
+        return recorded
     received_at = now or utcnow()
     plan = _plan(
         db_session=db_session, email=email, settings=settings, email_settings=email_settings,
@@ -343,12 +347,10 @@ def record_inbound(
     except IntegrityError:
         # Another poller recorded the same Message-ID first: theirs is the outcome.
         db_session.rollback()
-        seen = db_session.scalar(
-            select(InboundEmail).where(InboundEmail.message_id == email.message_id)
-        )
-        if seen is None:
+        recorded = _recorded_before(db_session=db_session, message_id=email.message_id)
+        if recorded is None:
             raise
-        return _stored_outcome(db_session=db_session, inbound=seen)
+        return recorded
     decision = _decision(plan)
     return InboundEmailRecorded(
         **decision.model_dump(),

@@ -11,22 +11,24 @@ from typing import Any
 
 import httpx
 
-from channels.records_api import RecordsApiRefused, RecordsApiUnavailable
+from channels.records_api import RecordsApiUnavailable, answer_of, service_headers
 from channels.settings import ChannelSettings
 
 
 class EmailRecords:
-    """The records API as the email channel's service sees it (one client per process)."""
+    """The records API as the email channel's service sees it (one client per process).
+
+    Synchronous, unlike `ServiceApiClient`: the poller handles one email at a time with no
+    event loop, so it shares that client's headers and reading of answers rather than its
+    async transport.
+    """
 
     def __init__(self, settings: ChannelSettings, *, timeout: float | None = None) -> None:
         self._client = httpx.Client(
             base_url=f"{settings.api_url}/api/v1",
             # Nobody is waiting on an email the way a chat member waits: allow a slow API.
             timeout=httpx.Timeout(timeout or max(settings.api_timeout, 15.0)),
-            headers={
-                "Authorization": f"Bearer {settings.service_token}",
-                "X-Memberdesk-Channel": "email",
-            },
+            headers=service_headers(settings, "email"),
         )
 
     def close(self) -> None:
@@ -37,17 +39,7 @@ class EmailRecords:
             response = self._client.post(path, json=body)
         except httpx.HTTPError as exc:
             raise RecordsApiUnavailable(f"POST {path}: {exc.__class__.__name__}") from exc
-        if response.status_code >= 500:
-            raise RecordsApiUnavailable(f"POST {path}: HTTP {response.status_code}")
-        if not 200 <= response.status_code < 300:
-            raise RecordsApiRefused(response.status_code)
-        try:
-            answer = response.json()
-        except ValueError as exc:
-            raise RecordsApiUnavailable(f"POST {path}: a reply that is not JSON") from exc
-        if not isinstance(answer, dict):
-            raise RecordsApiUnavailable(f"POST {path}: an unexpected reply")
-        return answer
+        return answer_of("POST", path, response)
 
     def preview(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Where the email would go, without recording it."""

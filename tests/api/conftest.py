@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -96,9 +98,9 @@ def settings() -> Settings:
     )
 
 
-@pytest.fixture
-def app_client(engine: Engine, db: Session, settings: Settings) -> Iterator[TestClient]:
-    """A TestClient on the real app, on the test database, with no token set."""
+@contextmanager
+def real_app_client(engine: Engine, settings: Settings, **options: Any) -> Iterator[TestClient]:
+    """A TestClient on the real app, on the test database; `options` go to TestClient."""
     factory = sessionmaker(bind=engine, expire_on_commit=False)
 
     def _db() -> Iterator[Session]:
@@ -109,7 +111,14 @@ def app_client(engine: Engine, db: Session, settings: Settings) -> Iterator[Test
     app = create_app()
     app.dependency_overrides[get_db] = _db
     app.dependency_overrides[get_settings] = lambda: settings
-    with TestClient(app) as client:
+    with TestClient(app, **options) as client:
+        yield client
+
+
+@pytest.fixture
+def app_client(engine: Engine, db: Session, settings: Settings) -> Iterator[TestClient]:
+    """A TestClient on the real app, on the test database, with no token set."""
+    with real_app_client(engine, settings) as client:
         yield client
 
 

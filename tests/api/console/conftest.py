@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from api.ballots.models import Ballot
 from api.cases import service as cases
@@ -18,15 +18,14 @@ from api.cases.models import Case
 from api.changes import service as changes
 from api.changes.models import ChangeRequest, ChangeStatus
 from api.changes.schemas import EmploymentChange
-from api.config import Settings, get_settings
-from api.database import get_db
-from api.main import create_app
+from api.config import Settings
 from api.members.models import Member
 from api.security import Caller
 from api.staff.models import Role, StaffUser, Team
 from api.staff.service import ensure_default_teams
 from api.timekeeping import today
 from tests.api import factories
+from tests.api.conftest import real_app_client
 
 PASSWORD = "correct horse battery staple"
 
@@ -34,17 +33,9 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def console(engine: Engine, db: Session, settings: Settings) -> Iterator[TestClient]:
     """A client for the console; cookies persist between its requests, like a browser's."""
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
-
-    def _db() -> Iterator[Session]:
-        with factory() as session:
-            yield session
-
-    get_settings.cache_clear()
-    app = create_app()
-    app.dependency_overrides[get_db] = _db
-    app.dependency_overrides[get_settings] = lambda: settings
-    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+    with real_app_client(
+        engine, settings, base_url="https://testserver", follow_redirects=False
+    ) as client:
         yield client
 
 
