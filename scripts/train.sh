@@ -25,7 +25,12 @@ mkdir -p models
 export TF_INTRA_OP_PARALLELISM_THREADS=${TF_INTRA_OP_PARALLELISM_THREADS:-2}
 export TF_INTER_OP_PARALLELISM_THREADS=${TF_INTER_OP_PARALLELISM_THREADS:-1}
 start=$(date +%s)
+# Trained beside the current model and renamed over it, so a running server or a test that
+# starts one never loads a half-written file, and a failed training leaves the old model.
+rm -rf models/.training
 .venv/bot/bin/rasa train --domain bot/domain --config config.yml --data data \
-  --out models --fixed-model-name memberdesk --quiet
+  --out models/.training --fixed-model-name memberdesk --quiet
+mv models/.training/memberdesk.tar.gz "$model"
+rm -rf models/.training
 echo "$stamp" > "$stamp_file"
 echo "train: done in $(( $(date +%s) - start )) s"

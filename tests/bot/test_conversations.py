@@ -72,6 +72,20 @@ def test_a_member_moves_house(stack: Assistant) -> None:
     assert latest["channel"] == "rest"
 
 
+def test_a_town_that_starts_like_no_is_taken_as_the_town(stack: Assistant) -> None:
+    # "Nottingham" once read as "no" and ended the form with nothing changed.
+    chat = Conversation(stack)
+    chat.say("I need to change my address")
+    chat.verify("1000026")
+    chat.say("9 Mansfield Road")
+    assert "postcode" in chat.say("Nottingham"), chat
+    chat.say("NG1 3FN")
+    chat.say("yes")
+
+    record = stack.api.member("1000026")
+    assert (record["town"], record["postcode"]) == ("Nottingham", "NG1 3FN"), chat
+
+
 def test_a_member_changes_their_mind_and_nothing_changes(stack: Assistant) -> None:
     chat = Conversation(stack)
     chat.say("I need to change my address")
