@@ -5,7 +5,7 @@ API_PY := .venv/api/bin/python
 BOT_PY := .venv/bot/bin/python
 export MEMBERDESK_DATABASE_URL ?= sqlite:///var/memberdesk.db
 
-.PHONY: setup train run test lint bench bench-serving db seed
+.PHONY: setup train run test lint bench bench-api bench-nlu bench-serving bench-email db seed
 
 # Builds both environments, then trains the assistant if there is no model yet.
 setup:
@@ -32,10 +32,24 @@ test: train
 lint: setup
 	@.venv/api/bin/ruff check api tests bench scripts
 
-bench: setup bench-serving
+# Every benchmark, then docs/benchmarks.{md,json} from their sections (over an hour on two
+# cores, most of it stock Rasa's DIET on the public data sets). Each can be run on its own.
+bench: setup bench-api bench-nlu bench-serving bench-email
+	@$(API_PY) bench/report.py
+
+# 100,000 imported members on SQLite and PostgreSQL -> docs/bench-api.*
+bench-api: setup
 	@$(API_PY) bench/api_bench.py
+
+# Banking77, CLINC150 and our own data, against TF-IDF and stock Rasa -> docs/benchmarks-nlu.*
+bench-nlu: setup
+	@nice -n 10 $(BOT_PY) bench/nlu_bench.py
 
 # Simulated members against the whole assistant and stock Rasa -> docs/benchmarks-serving.*
 # (about 18 minutes; niced, the machine is shared).
 bench-serving: setup
 	@nice -n 10 $(BOT_PY) bench/serving_bench.py
+
+# Held-out member emails and triage throughput -> docs/benchmarks-email.*
+bench-email: setup
+	@nice -n 10 $(BOT_PY) bench/email_bench.py

@@ -67,6 +67,7 @@ from tests.bot.servers import (  # noqa: E402
     RecordsApi,
     action_server_env,
     free_port,
+    rasa_env,
 )
 
 DOCS = ROOT / "docs"
@@ -392,7 +393,10 @@ async def our_stack(name: str, folder: Path, *, model: Path, database_url: str,
              "--interface", "127.0.0.1", "--port", str(rasa_port),
              "--endpoints", str(endpoints_file),
              "--credentials", str(ROOT / "bot/credentials.yml")],
-            {}, f"http://127.0.0.1:{rasa_port}/status",
+            # The channels ask the records API whether a person has the conversation.
+            {**rasa_env(), "MEMBERDESK_API_URL": api_url,
+             "MEMBERDESK_SERVICE_TOKEN": SERVICE_TOKEN},
+            f"http://127.0.0.1:{rasa_port}/status",
         )
     processes: list[Process] = []
     try:
