@@ -351,9 +351,38 @@ def cases_sla_digest(ctx: click.Context) -> None:
 
 # -- email ------------------------------------------------------------------------------------
 
-from api.mailbox.cli import email_group  # noqa: E402 - beside the other groups, stays cheap
+from api.mailbox.cli import email_group, run_in_bot  # noqa: E402 - beside the other groups
 
 cli.add_command(email_group)
+
+
+# -- telegram ---------------------------------------------------------------------------------
+
+
+@cli.group("telegram")
+def telegram_group() -> None:
+    """The Telegram webhook (channels/TELEGRAM.md): the bot runs in the bot environment."""
+
+
+@telegram_group.command("set-webhook")
+@click.argument("url")
+@click.option("--drop-pending-updates", is_flag=True, help="Discard updates not yet delivered.")
+def telegram_set_webhook(url: str, drop_pending_updates: bool) -> None:
+    """Register URL (https) with Telegram, with the webhook secret."""
+    run_in_bot("channels.telegram_cli", "set-webhook", url,
+               *(["--drop-pending-updates"] if drop_pending_updates else []))
+
+
+@telegram_group.command("webhook-info")
+def telegram_webhook_info() -> None:
+    """What Telegram has registered, and its last delivery error."""
+    run_in_bot("channels.telegram_cli", "webhook-info")
+
+
+@telegram_group.command("delete-webhook")
+def telegram_delete_webhook() -> None:
+    """Stop Telegram delivering updates."""
+    run_in_bot("channels.telegram_cli", "delete-webhook")
 
 
 def main() -> None:

@@ -7,13 +7,15 @@
 
 The bot token and secret token come from the Telegram section of the Rasa credentials file
 (`--credentials`, default bot/credentials.yml), where `${VARIABLES}` are expanded as Rasa
-expands them.
+expands them; without that section, from TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET, as
+`make run` uses them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +28,9 @@ from channels.telegram import ALLOWED_UPDATES, TelegramConfigError, TelegramCred
 
 CREDENTIALS_KEY = "channels.telegram.TelegramChannel"
 DEFAULT_CREDENTIALS = "bot/credentials.yml"
+TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"  # noqa: S105 - a variable name
+SECRET_VARIABLE = "TELEGRAM_WEBHOOK_SECRET"  # noqa: S105 - a variable name
+BASE_URL_VARIABLE = "TELEGRAM_API_BASE_URL"
 
 
 def read_credentials(path: str) -> TelegramCredentials:
@@ -34,7 +39,16 @@ def read_credentials(path: str) -> TelegramCredentials:
 
     section = (read_config_file(path) or {}).get(CREDENTIALS_KEY)
     if not isinstance(section, dict):
-        raise TelegramConfigError(f"{path} has no '{CREDENTIALS_KEY}:' section.")
+        # `make run` turns the channel on from these two variables (scripts/supervise.py).
+        token, secret = os.environ.get(TOKEN_VARIABLE), os.environ.get(SECRET_VARIABLE)
+        if not (token and secret):
+            raise TelegramConfigError(
+                f"{path} has no '{CREDENTIALS_KEY}:' section, and {TOKEN_VARIABLE} and "
+                f"{SECRET_VARIABLE} are not both set."
+            )
+        section = {"access_token": token, "secret_token": secret}
+        if os.environ.get(BASE_URL_VARIABLE):  # a self-hosted Bot API server
+            section["base_url"] = os.environ[BASE_URL_VARIABLE]
     return TelegramCredentials.parse(section)
 
 

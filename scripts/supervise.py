@@ -30,6 +30,30 @@ def endpoints_for(actions_port: str) -> str:
     return str(moved)
 
 
+TELEGRAM_SECTION = """
+# Added by `make run` because TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET are set.
+channels.telegram.TelegramChannel:
+  access_token: ${TELEGRAM_BOT_TOKEN}
+  secret_token: ${TELEGRAM_WEBHOOK_SECRET}
+"""
+
+
+def credentials() -> str:
+    """bot/credentials.yml, with the Telegram channel when its token and secret are set."""
+    usual = ROOT / "bot/credentials.yml"
+    if not (os.environ.get("TELEGRAM_BOT_TOKEN") and os.environ.get("TELEGRAM_WEBHOOK_SECRET")):
+        return str(usual)
+    # Rasa expands the ${...} itself, so the token is never written to disk.
+    with_telegram = ROOT / "var/credentials.yml"
+    with_telegram.parent.mkdir(exist_ok=True)
+    section = TELEGRAM_SECTION
+    if os.environ.get("TELEGRAM_API_BASE_URL"):  # a self-hosted Bot API server
+        section += "  base_url: ${TELEGRAM_API_BASE_URL}\n"
+    with_telegram.write_text(usual.read_text() + section)
+    print("run: the Telegram channel is on (webhook: /webhooks/telegram/webhook)", flush=True)
+    return str(with_telegram)
+
+
 def processes() -> dict[str, tuple[list[str], dict[str, str]]]:
     """The commands that make up a running memberdesk, by name, with their extra environment."""
     env = os.environ.get
@@ -55,7 +79,7 @@ def processes() -> dict[str, tuple[list[str], dict[str, str]]]:
             [BOT_PY, "-m", "rasa", "run", "--model", str(MODEL), "--enable-api",
              "--interface", host, "--port", rasa_port,
              "--endpoints", endpoints_for(actions_port),
-             "--credentials", str(ROOT / "bot/credentials.yml")],
+             "--credentials", credentials()],
             # The channels inside Rasa ask the records API about hand-offs (channels.handoff).
             {"MEMBERDESK_API_URL": api_url},
         )

@@ -28,11 +28,12 @@ def bot_python() -> Path:
     return Path(configured) if configured else ROOT / ".venv/bot/bin/python"
 
 
-def _run_in_bot(*arguments: str) -> None:
+def run_in_bot(module: str, *arguments: str) -> None:
+    """Run `python -m MODULE ARGUMENTS` in the bot environment, passing signals and .env on."""
     python = bot_python()
     if not python.exists():
         raise click.ClickException(
-            f"email triage runs in the bot environment and {python} does not exist; "
+            f"this command runs in the bot environment and {python} does not exist; "
             f"run `make setup` or set {BOT_PYTHON_ENV}"
         )
     # The bot side reads only the environment: give it .env too, as the records API reads it
@@ -42,7 +43,7 @@ def _run_in_bot(*arguments: str) -> None:
     env = {k: v for k, v in dotenv_values(".env").items() if v is not None} | dict(os.environ)
     # Our own interpreter and module, with the operator's arguments as plain argv items.
     process = subprocess.Popen(  # noqa: S603
-        [str(python), "-m", "channels.email", *arguments], cwd=ROOT, env=env
+        [str(python), "-m", module, *arguments], cwd=ROOT, env=env
     )
     # A service manager stops `memberdesk email poll` with SIGTERM: pass it on, so the poller
     # finishes its message and stops too rather than being left running.
@@ -70,21 +71,21 @@ _EML = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 @click.argument("files", nargs=-1, required=True, type=_EML)
 def classify_command(files: tuple[Path, ...]) -> None:
     """Print the triage decision for each .eml FILE as JSON, without acting on it."""
-    _run_in_bot("classify", *(str(f.resolve()) for f in files))
+    run_in_bot("channels.email", "classify", *(str(f.resolve()) for f in files))
 
 
 @email_group.command("ingest")
 @click.argument("files", nargs=-1, required=True, type=_EML)
 def ingest_command(files: tuple[Path, ...]) -> None:
     """Triage each .eml FILE: record it, open or join its case, queue its reply."""
-    _run_in_bot("ingest", *(str(f.resolve()) for f in files))
+    run_in_bot("channels.email", "ingest", *(str(f.resolve()) for f in files))
 
 
 @email_group.command("poll")
 @click.option("--once", is_flag=True, help="One pass over the mailbox, then exit.")
 def poll_command(once: bool) -> None:
     """Poll the support mailbox over IMAP (MEMBERDESK_IMAP_* settings) and triage new mail."""
-    _run_in_bot("poll", *(["--once"] if once else []))
+    run_in_bot("channels.email", "poll", *(["--once"] if once else []))
 
 
 @email_group.command("send-outbox")

@@ -98,9 +98,29 @@ def test_a_wrong_bot_token_is_reported_not_crashed_on(
     assert bot_api.webhook == {}
 
 
-def test_a_credentials_file_without_the_telegram_section_is_reported(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_memberdesk_telegram_set_webhook_works_from_the_environment_alone(
+    bot_api: FakeBotApi, telegram_env: dict[str, str]
 ) -> None:
+    # What README's "Telegram" section tells an organisation to do: two variables, one command.
+    env = {**os.environ, **telegram_env, "TELEGRAM_API_BASE_URL": bot_api.base_url}
+    finished = subprocess.run(  # noqa: S603 - our own interpreters and modules
+        [str(ROOT / ".venv/api/bin/python"), "-m", "api.cli", "telegram", "set-webhook",
+         WEBHOOK_URL],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert bot_api.webhook is not None
+    assert (bot_api.webhook["url"], bot_api.webhook["secret_token"]) == (
+        WEBHOOK_URL, WEBHOOK_SECRET
+    )
+
+
+def test_a_credentials_file_without_the_telegram_section_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)
     path = tmp_path / "credentials.yml"
     path.write_text("rest:\n")
 
