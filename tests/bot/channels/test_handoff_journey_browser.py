@@ -14,25 +14,20 @@ skip into a failure.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from channels.webchat import DEMO_PASSWORD
 from tests.bot.channels.staff_console import PASSWORD as STAFF_PASSWORD
 from tests.bot.servers import ROOT, Assistant, RecordsApi
+from tests.browser import chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts/journey"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 # The assistant is a real model on a shared two-core machine, and staff messages reach the
 # widget by polling (every few seconds): allow them time.
 ANSWER_MS = 60_000
@@ -43,19 +38,8 @@ CANDIDATES = [f"10000{n}" for n in range(50, 60)]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = "no browser at /usr/bin/chromium: apt-get install chromium"
-        if os.environ.get("MEMBERDESK_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    # The machine may be busy: a page load or a poll can take a while.
-    expect.set_options(timeout=30_000)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 class Contexts:

@@ -8,7 +8,6 @@ chromium`) these tests are skipped with a loud reason, unless MEMBERDESK_REQUIRE
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -16,37 +15,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from channels.webchat import DEMO_PASSWORD
 from tests.bot.channels.staff_console import StaffConsole
 from tests.bot.servers import ROOT, Assistant
+from tests.browser import chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts/webchat"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 # The assistant is a real model on a shared two-core machine: allow it time to answer.
 ANSWER_MS = 60_000
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = "no browser at /usr/bin/chromium: apt-get install chromium"
-        if os.environ.get("MEMBERDESK_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    # The machine may be busy: a redrawn history or a reconnection can take a while.
-    expect.set_options(timeout=30_000)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
