@@ -10,12 +10,16 @@ hand-off, 409 when the conversation is no longer with a person).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import httpx
+from yarl import URL
 
 from channels.settings import ChannelSettings
 
@@ -56,12 +60,17 @@ def service_headers(settings: ChannelSettings, channel: str) -> dict[str, str]:
 
 def answer_of(method: str, path: str, response: httpx.Response) -> dict[str, Any]:
     """The API's JSON answer, or the named error for a failure or a refusal."""
-    if response.status_code >= 500:
-        raise RecordsApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
-    if not 200 <= response.status_code < 300:
-        raise RecordsApiRefused(response.status_code)
+    return answer_from(method, path, response.status_code, response.content)
+
+
+def answer_from(method: str, path: str, status: int, body: bytes) -> dict[str, Any]:
+    """`answer_of` for a status and a body read by any HTTP client."""
+    if status >= 500:
+        raise RecordsApiUnavailable(f"{method} {path}: HTTP {status}")
+    if not 200 <= status < 300:
+        raise RecordsApiRefused(status)
     try:
-        answer = response.json()
+        answer = json.loads(body)
     except ValueError as exc:
         raise RecordsApiUnavailable(f"{method} {path}: a reply that is not JSON") from exc
     if not isinstance(answer, dict):
@@ -70,45 +79,47 @@ def answer_of(method: str, path: str, response: httpx.Response) -> dict[str, Any
 
 
 class ServiceApiClient:
-    """The records API as one channel's service: a bearer token and the channel's name."""
+    """The records API as one channel's service: a bearer token and the channel's name.
 
-    def __init__(
-        self,
-        settings: ChannelSettings,
-        *,
-        channel: str,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    It speaks aiohttp, which Rasa already runs on, rather than httpx: the hand-off check
+    costs every member message one or two calls inside Rasa's own busy process, and httpx
+    spent about four times the CPU per call there (docs/benchmarks.md).
+    """
+
+    def __init__(self, settings: ChannelSettings, *, channel: str) -> None:
         self._settings = settings
         self._channel = channel
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> aiohttp.ClientSession:
         # Made on first use, inside the server's event loop, never at import time.
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=f"{self._settings.api_url}/api/v1",
-                timeout=httpx.Timeout(self._settings.api_timeout),
+        if self._client is None or self._client.closed:
+            self._client = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self._settings.api_timeout),
                 headers=service_headers(self._settings, self._channel),
-                transport=self._transport,
+                raise_for_status=False,
             )
         return self._client
 
     async def close(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         try:
-            response = await self._http().request(method, path, json=body)
-        except httpx.HTTPError as exc:
+            # `path` is already quoted (a conversation id may hold "/" or ":"): sent as it is.
+            url = URL(f"{self._settings.api_url.rstrip('/')}/api/v1{path}", encoded=True)
+            async with self._http().request(
+                method, url, json=body, allow_redirects=False
+            ) as response:
+                status, content = response.status, await response.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             # Timeouts, refused connections and protocol errors alike.
             raise RecordsApiUnavailable(f"{method} {path}: {exc.__class__.__name__}") from exc
-        return answer_of(method, path, response)
+        return answer_from(method, path, status, content)
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", path, body)
