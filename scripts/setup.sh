@@ -37,10 +37,11 @@ quiet_pip() {
   "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 }
 
-# build_env NAME REQUIREMENTS: create .venv/NAME and install when the pins changed.
+# build_env NAME REQUIREMENTS [NO-DEPS] [UNWANTED]: create .venv/NAME and install when the pins
+# changed; NO-DEPS is installed without dependencies, UNWANTED's packages are removed after.
 build_env() {
-  local name=$1 requirements=$2 nodeps=${3:-} venv=".venv/$1" stamp
-  stamp=$(cat "$requirements" $nodeps pyproject.toml | sha256sum | cut -c1-16)
+  local name=$1 requirements=$2 nodeps=${3:-} unwanted=${4:-} venv=".venv/$1" stamp
+  stamp=$(cat "$requirements" $nodeps $unwanted pyproject.toml | sha256sum | cut -c1-16)
   if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$stamp" ]; then
     echo "setup: $name environment is up to date"
     return 0
@@ -52,12 +53,16 @@ build_env() {
   if [ -n "$nodeps" ]; then
     quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$nodeps"
   fi
+  if [ -n "$unwanted" ]; then
+    # shellcheck disable=SC2046 # one package name per line
+    quiet_pip "$venv/bin/python" -m pip uninstall --quiet --yes $(grep -v '^#' "$unwanted")
+  fi
   quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
   echo "$stamp" > "$venv/.installed"
 }
 
 build_env api requirements/api.txt
-build_env bot requirements/bot.txt requirements/bot-nodeps.txt
+build_env bot requirements/bot.txt requirements/bot-nodeps.txt requirements/bot-unwanted.txt
 
 # Browser-side packages the records API and the webchat serve (package.json); a lock-file
 # change reinstalls.
