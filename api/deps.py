@@ -13,13 +13,23 @@ from api.database import get_db
 from api.members.models import Member
 from api.security import Caller, InvalidToken, caller_from_bearer
 
+# The dependencies below that only look at the request are `async def`: FastAPI runs a plain
+# `def` dependency on its thread pool, and those hops, not the database, were most of a
+# look-up's time (docs/benchmarks.md). Anything that touches the database stays `def`.
+
+
+async def app_settings() -> Settings:
+    """The process's settings (read once, by get_settings)."""
+    return get_settings()
+
+
 SessionDep = Annotated[Session, Depends(get_db)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 CHANNELS = ("webchat", "telegram", "email", "rest", "console", "api", "import")
 
 
-def get_caller(
+async def get_caller(
     settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
 ) -> Caller:
     """The verified caller, or 401."""
@@ -39,7 +49,7 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_channel(x_memberdesk_channel: Annotated[str | None, Header()] = None) -> str:
+async def get_channel(x_memberdesk_channel: Annotated[str | None, Header()] = None) -> str:
     """The channel the request came through, as the caller reports it (for the audit log)."""
     channel = (x_memberdesk_channel or "api").lower()
     return channel if channel in CHANNELS else "api"
@@ -48,21 +58,21 @@ def get_channel(x_memberdesk_channel: Annotated[str | None, Header()] = None) ->
 ChannelDep = Annotated[str, Depends(get_channel)]
 
 
-def require_service(caller: CallerDep) -> Caller:
+async def require_service(caller: CallerDep) -> Caller:
     """Only the action server and the channels."""
     if caller.kind != "service":
         raise HTTPException(403, "Not enough permissions.")
     return caller
 
 
-def require_staff(caller: CallerDep) -> Caller:
+async def require_staff(caller: CallerDep) -> Caller:
     """Only signed-in staff."""
     if caller.kind != "staff":
         raise HTTPException(403, "Not enough permissions.")
     return caller
 
 
-def require_service_or_staff(caller: CallerDep) -> Caller:
+async def require_service_or_staff(caller: CallerDep) -> Caller:
     """The action server, the channels or staff; never a member-scoped token."""
     if caller.kind == "member":
         raise HTTPException(403, "Not enough permissions.")

@@ -76,6 +76,8 @@ _IDENTITY_SLOTS = frozenset(
 # What the dashboard accepts as an intent name (api/conversations/schemas.py Turn).
 _REPORTED_INTENT = re.compile(r"^[a-z_]{1,60}$")
 _PAUSED_STATES = frozenset({"waiting_for_staff", "with_staff"})
+# Far more members than one process has messages in hand at once.
+_MAX_TURNS_IN_FLIGHT = 10_000
 
 UNREACHABLE_NOTICE = (
     "I couldn't pass your message to the team just now because our system is not answering. "
@@ -187,6 +189,10 @@ class LiveHandoff:
     # Conversations the gate last saw with a person: `watch()` polls these.
     paused: set[str] = field(default_factory=set)
     _delivering: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # Kept small: an entry lives from the gate to the end of the same message's turn.
+    _resume_when_read: set[str] = field(default_factory=set, repr=False)
+    _awaiting_turn: set[str] = field(default_factory=set, repr=False)
+    _turns_seen: dict[str, tuple[str | None, bool]] = field(default_factory=dict, repr=False)
     _watcher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -248,7 +254,14 @@ class LiveHandoff:
         if state.get("state") == "handed_back":
             await self.resume(conversation_id, agent, state.get("handback"))
         else:
-            await self._unpause_tracker(conversation_id, agent)
+            self._unpause_tracker(conversation_id, agent)
+        if self._watch(agent):
+            if len(self._awaiting_turn) > _MAX_TURNS_IN_FLIGHT:
+                # Messages whose turn never ended (Rasa failed on them): start afresh.
+                self._awaiting_turn.clear()
+                self._turns_seen.clear()
+                self._resume_when_read.clear()
+            self._awaiting_turn.add(conversation_id)
         return Gate(to_assistant=True)
 
     async def _unreachable(self, conversation_id: str, agent: Any) -> Gate:
@@ -286,16 +299,53 @@ class LiveHandoff:
                 await processor.save_tracker(tracker)
         return True
 
-    async def _unpause_tracker(self, conversation_id: str, agent: Any) -> None:
+    def _unpause_tracker(self, conversation_id: str, agent: Any) -> None:
         # The case was resolved (or never reached the API): the API says the assistant has
         # the conversation, so a tracker still paused from the escalation must not keep the
-        # member waiting in silence.
+        # member waiting in silence. Rasa is about to read the tracker for this very message;
+        # the resumption is added to the one it reads (see `_watch`), not by a read of ours.
+        if self._watch(agent):
+            self._resume_when_read.add(conversation_id)
+
+    def _watch(self, agent: Any) -> bool:
+        """Hook this hand-off into the loaded model's processor, once; False without one.
+
+        Two things every member message needed a tracker read of their own for (1.4 ms each
+        with the in-memory store, a database round trip with PostgreSQL) are done on the
+        trackers Rasa reads and saves for the message anyway:
+
+        - a conversation the gate found back with the assistant is resumed on the tracker
+          Rasa reads to handle the message, if it is still paused;
+        - the intent and fallback of the turn are noted from the tracker Rasa saves after
+          it, for `count_turn()`.
+        """
         processor = _processor(agent)
         if processor is None:
-            return
-        tracker = await processor.get_tracker(conversation_id)
-        if tracker.is_paused():
-            await self._append(conversation_id, agent, self._resumption())
+            return False
+        watched_by = processor.__dict__.setdefault("_memberdesk_watched_by", set())
+        if id(self) in watched_by:
+            return True
+        read = processor.fetch_tracker_and_update_session
+        save = processor.save_tracker
+
+        async def read_and_resume(sender_id: str, *args: Any, **kwargs: Any) -> Any:
+            tracker = await read(sender_id, *args, **kwargs)
+            if sender_id in self._resume_when_read:
+                self._resume_when_read.discard(sender_id)
+                if tracker.is_paused():
+                    for event in self._resumption():
+                        tracker.update(event, processor.domain)
+            return tracker
+
+        async def save_and_note(tracker: Any) -> None:
+            await save(tracker)
+            if tracker.sender_id in self._awaiting_turn:
+                self._turns_seen[tracker.sender_id] = turn_of(tracker)
+
+        processor.fetch_tracker_and_update_session = read_and_resume
+        processor.save_tracker = save_and_note
+        watched_by.add(id(self))
+        return True
 
     async def resume(
         self, conversation_id: str, agent: Any, handback: dict[str, Any] | None
@@ -315,15 +365,20 @@ class LiveHandoff:
 
     async def count_turn(self, conversation_id: str, agent: Any) -> None:
         """Count the member turn the assistant just handled, from the tracker."""
-        processor = _processor(agent)
-        if processor is None:
-            return
-        try:
-            intent, fallback = turn_of(await processor.get_tracker(conversation_id))
-        except Exception:
-            # Counting is for the dashboard; it must never cost the member their answer.
-            log.exception("handoff %s: turn not read from the tracker", self.channel)
-            return
+        self._awaiting_turn.discard(conversation_id)
+        seen = self._turns_seen.pop(conversation_id, None)
+        if seen is not None:
+            intent, fallback = seen
+        else:
+            processor = _processor(agent)
+            if processor is None:
+                return
+            try:
+                intent, fallback = turn_of(await processor.get_tracker(conversation_id))
+            except Exception:
+                # Counting is for the dashboard; it must never cost the member their answer.
+                log.exception("handoff %s: turn not read from the tracker", self.channel)
+                return
         if intent is not None and not _REPORTED_INTENT.match(intent):
             intent = None
         try:

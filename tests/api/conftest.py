@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import api.models  # noqa: F401
 from api.config import Settings, get_settings
 from api.database import Base, get_db, make_engine
+from api.deps import app_settings
 from api.main import create_app
 from api.security import issue_member_token, issue_staff_token
 
@@ -111,6 +112,7 @@ def real_app_client(engine: Engine, settings: Settings, **options: Any) -> Itera
     app = create_app()
     app.dependency_overrides[get_db] = _db
     app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[app_settings] = lambda: settings
     with TestClient(app, **options) as client:
         yield client
 

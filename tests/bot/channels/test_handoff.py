@@ -336,3 +336,70 @@ def test_a_conversation_id_never_changes_the_route() -> None:
     # Telegram's linked conversations carry a colon; a slash must stay inside the id.
     assert HandoffApi._base("4242:linked-7") == "/conversations/4242%3Alinked-7"
     assert HandoffApi._base("a/../b") == "/conversations/a%2F..%2Fb"
+
+
+class _Processor:
+    """Stands in for Rasa's processor: it reads and saves one tracker, as Rasa does for a
+    message; a read of the hand-off's own fails the test."""
+
+    def __init__(self, tracker: DialogueStateTracker) -> None:
+        self.tracker = tracker
+        self.domain = Domain.empty()
+        self.saved: list[DialogueStateTracker] = []
+
+    async def fetch_tracker_and_update_session(
+        self, sender_id: str, *_: Any, **__: Any
+    ) -> DialogueStateTracker:
+        assert sender_id == self.tracker.sender_id
+        return self.tracker
+
+    async def save_tracker(self, tracker: DialogueStateTracker) -> None:
+        self.saved.append(tracker)
+
+    async def get_tracker(self, conversation_id: str) -> DialogueStateTracker:
+        raise AssertionError("the hand-off read the tracker itself")
+
+
+def _conversation_row(api: RecordsApi, conversation_id: str) -> tuple | None:
+    with sqlite3.connect(api.database) as db:
+        return db.execute(  # type: ignore[no-any-return]
+            "SELECT member_turns, fallback_turns, intent FROM conversations "
+            "WHERE conversation_id = ?", (conversation_id,),
+        ).fetchone()
+
+
+@pytest.mark.parametrize("paused", [True, False])
+def test_the_gate_resumes_and_counts_on_the_trackers_rasa_reads_and_saves(
+    api: RecordsApi, monkeypatch: pytest.MonkeyPatch, paused: bool
+) -> None:
+    monkeypatch.setenv("MEMBERDESK_ENV", "test")
+    monkeypatch.setenv("MEMBERDESK_API_URL", api.url)
+    monkeypatch.setenv("MEMBERDESK_SERVICE_TOKEN", SERVICE_TOKEN)
+    member = f"rest-watched-{'paused' if paused else 'listening'}"
+    history = [ActionExecuted("action_listen"), *([ConversationPaused()] if paused else [])]
+    processor = _Processor(DialogueStateTracker.from_events(member, history))
+    handoff = LiveHandoff(channel_settings(), "rest")
+
+    async def one_message() -> Any:
+        try:
+            # No case for this conversation: the API says the assistant has it.
+            gate = await handoff.gate(member, "hello", _Agent(processor))
+            # What Rasa does with the message: read, handle, save.
+            tracker = await processor.fetch_tracker_and_update_session(member)
+            tracker.update(UserUttered("I've moved", {"name": "change_address",
+                                                      "confidence": 0.9}))
+            tracker.update(ActionExecuted("utter_ask_street"))
+            await processor.save_tracker(tracker)
+            await handoff.count_turn(member, _Agent(processor))
+            return gate
+        finally:
+            await handoff.close()
+
+    gate = asyncio.run(one_message())
+
+    assert gate.to_assistant and gate.api_reachable
+    assert not processor.tracker.is_paused()
+    resumed = [e for e in processor.tracker.events if e.type_name == "resume"]
+    assert len(resumed) == (1 if paused else 0)
+    # Counted from the tracker Rasa saved: one turn, no fallback, what the member came for.
+    assert _conversation_row(api, member) == (1, 0, "change_address")
