@@ -234,6 +234,29 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
     return round(total_kb / 1024, 1), round(anon_kb / 1024, 1)
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process and its descendants have used so far (from
+    /proc). Unlike a turn's wall time, it hardly changes when other work shares the cores."""
+    ticks, pending, seen = 0, [pid], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+        pending.extend(_children(current))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def stack_cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each of a stack's processes."""
+    return {process.name: tree_cpu_seconds(process.popen.pid) for process in stack.processes}
+
+
 class MemoryWatch:
     """Keeps the peak resident memory of each process, sampled while it is asked to."""
 
@@ -711,6 +734,7 @@ async def load_levels(runs: list[tuple[Stack, OurMembers | StockMembers]], level
     """
     merged: dict[tuple[str, int], Level] = {}
     measured: dict[tuple[str, int], float] = {}
+    cpu_used: dict[tuple[str, int], Counter[str]] = {}
     load_average: dict[tuple[str, int], list[float]] = {}
     connector = aiohttp.TCPConnector(limit=0)
     async with AsyncExitStack() as watching:
@@ -727,7 +751,12 @@ async def load_levels(runs: list[tuple[Stack, OurMembers | StockMembers]], level
                     load_average.setdefault(key, []).append(round(os.getloadavg()[0], 2))
                     load = Load(session, stack.rasa_urls, warmup=warmup, seconds=seconds,
                                 max_turns=max_turns)
+                    cpu_before = stack_cpu_seconds(stack)
                     level = await load.run(concurrency, conversation)
+                    cpu_after = stack_cpu_seconds(stack)
+                    used = cpu_used.setdefault(key, Counter())
+                    for process_name, seconds_used in cpu_after.items():
+                        used[process_name] += seconds_used - cpu_before.get(process_name, 0.0)
                     spent = min(seconds, max(0.001, time.monotonic() - load.window_start))
                     measured[key] = measured.get(key, 0.0) + spent
                     total = merged.setdefault(key, Level())
@@ -746,6 +775,12 @@ async def load_levels(runs: list[tuple[Stack, OurMembers | StockMembers]], level
     for (name, concurrency), level in merged.items():
         summary = summarise(level, measured[(name, concurrency)], concurrency)
         summary["load_average_1min"] = load_average[(name, concurrency)]
+        # Every turn of the blocks, warm-up included, against the CPU the blocks used.
+        started = max(1, level.turns_started)
+        summary["cpu_ms_per_turn_by_process"] = {
+            process_name: round(used * 1000 / started, 1)
+            for process_name, used in sorted(cpu_used[(name, concurrency)].items())
+        }
         results.setdefault(name, {})[str(concurrency)] = summary
     return results
 
@@ -833,6 +868,8 @@ print(json.dumps({
     "validate_ms_per_reply": per_call(lambda: jsonschema.validate(reply, schema)),
     "schema_check_ms_per_reply": per_call(
         lambda: jsonschema.validators.validator_for(schema).check_schema(schema)),
+    "built_once_ms_per_reply": per_call(
+        lambda: jsonschema.exceptions.best_match(validator.iter_errors(reply))),
 }))
 """
 
@@ -1059,13 +1096,15 @@ def plot(results: dict[str, Any], path: Path) -> bool:
 def _validation_lines(probe: dict[str, Any]) -> list[str]:
     if "validate_ms_per_reply" not in probe:
         return []
-    return [
-        f"Rasa checks every action-server reply with `jsonschema.validate()`: with jsonschema "
-        f"{probe['jsonschema_version']} ({probe['validator']}) that costs "
-        f"{probe['validate_ms_per_reply']} ms a reply, of which "
-        f"{probe['schema_check_ms_per_reply']} ms re-checks Rasa's own constant schema "
-        "against the meta-schema.", "",
-    ]
+    text = (f"Stock Rasa checks every action-server reply with `jsonschema.validate()`: with "
+            f"jsonschema {probe['jsonschema_version']} ({probe['validator']}) that costs "
+            f"{probe['validate_ms_per_reply']} ms a reply, of which "
+            f"{probe['schema_check_ms_per_reply']} ms re-checks Rasa's own constant schema "
+            "against the meta-schema.")
+    if "built_once_ms_per_reply" in probe:
+        text += (" Ours checks each reply with a validator built once "
+                 f"(channels/rasa_speedups.py): {probe['built_once_ms_per_reply']} ms a reply.")
+    return [text, ""]
 
 
 def explanations(results: dict[str, Any]) -> list[str]:
@@ -1091,6 +1130,14 @@ def explanations(results: dict[str, Any]) -> list[str]:
             text += f", against a p50 of {at1['p50_ms']:.0f} ms for a member on their own"
         text += (". A p95 of 250 ms at 8 members without pauses needs well over 8 / 0.25 = "
                  "32 turns/s.")
+        cpu = at8.get("cpu_ms_per_turn_by_process") or {}
+        if cpu.get("rasa"):
+            others = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items() if k != "rasa")
+            text += (f" Each turn cost {cpu['rasa']:.1f} ms of CPU in Rasa ({others}): one "
+                     f"Rasa process, on one core, can serve at most "
+                     f"{1000 / cpu['rasa']:.0f} turns/s, and all the processes together at "
+                     f"most {1000 * results['meta']['machine']['cores'] / sum(cpu.values()):.0f}"
+                     " on this machine's cores, before the load generator takes its share.")
         if parts:
             text += (f" A lone member's turn ({parts['turn_mean_ms']:.0f} ms mean) is "
                      f"{parts['rasa_own_mean_ms']:.0f} ms in Rasa itself, "
@@ -1204,6 +1251,20 @@ def markdown(results: dict[str, Any], image: str | None) -> str:
                 f"{level['turns_per_second']:.2f} | {level['p50_ms']:.0f} | "
                 f"{level['p95_ms']:.0f} | {level['p99_ms']:.0f} | {level['errors']} |"
             )
+    lines += ["", "### CPU per turn", "",
+              "CPU time (user and system, from /proc) each process used during a level's "
+              "blocks, divided by the turns sent in them. Unlike the latencies it barely moves "
+              "when other work shares the machine, so it is the fairer comparison between "
+              "runs; on 2 cores, turns/s can never exceed 2,000 / (the sum of a row, plus "
+              "the load generator's share).", "",
+              "| configuration | members | CPU ms per turn by process | sum |", "|---|---|---|---|"]
+    for name, config in results["configurations"].items():
+        for level in config["levels"].values():
+            used = level.get("cpu_ms_per_turn_by_process") or {}
+            if used:
+                lines.append(f"| {name} | {level['concurrency']} | "
+                             + ", ".join(f"{k} {v:.1f}" for k, v in used.items())
+                             + f" | {sum(used.values()):.1f} |")
     lines += ["", "### Start-up, memory, model, training", "",
               "| configuration | ready s (slowest process) | RSS after ready MB | "
               "RSS peak MB | peak by process MB (private) | model MB | training s |",

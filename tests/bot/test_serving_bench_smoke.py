@@ -36,6 +36,9 @@ def test_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
     assert level["turns"] >= 5
     assert level["turns_per_second"] > 0
     assert 0 < level["p50_ms"] <= level["p95_ms"] <= level["p99_ms"] <= level["max_ms"]
+    # Every process used some CPU for the turns.
+    cpu = level["cpu_ms_per_turn_by_process"]
+    assert set(cpu) == {"api", "actions", "rasa"} and all(value > 0 for value in cpu.values())
 
     goals = {row["goal"] for row in results["verdict"]}
     assert {"ready after start", "resident memory (peak, 3 processes)"} <= goals
