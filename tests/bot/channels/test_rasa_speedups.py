@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import random
+import tarfile
+
 import jsonschema
 import pytest
 import rasa
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -20,6 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.shared.utils.common import all_subclasses
 
 from channels import rasa_speedups
+from tests.bot.servers import MODEL
 
 GOOD_REPLY = {
     "events": [{"event": "slot", "name": "goal", "value": "change_address"}],
@@ -116,3 +122,65 @@ def test_a_stored_conversation_reads_back_the_same() -> None:
     assert list(again.events) == list(tracker.events)
     assert again.is_paused()
     assert again.get_slot("goal") == "change_address"
+
+
+def _original_possible_keys(
+    policy: RulePolicy, lookup: dict[str, str], states: list[dict]
+) -> set[str]:
+    # Rasa 3.6.21's RulePolicy._get_possible_keys, as it was before install().
+    possible_keys = set(lookup.keys())
+    for i, state in enumerate(reversed(states)):
+        possible_keys = {key for key in possible_keys if policy._is_rule_applicable(key, i, state)}
+    return possible_keys
+
+
+@pytest.fixture(scope="module")
+def trained_rules() -> dict[str, dict[str, str]]:
+    """The rule policy's look-ups from the shipped model (make test trains it first)."""
+    assert MODEL.exists(), "no trained model: run `make train`"
+    with tarfile.open(MODEL) as archive:
+        member = next(m for m in archive.getmembers()
+                      if m.name.endswith("rule_policy.json") and "RulePolicy" in m.name)
+        saved = archive.extractfile(member)
+        assert saved is not None
+        return json.load(saved)["lookup"]  # type: ignore[no-any-return]
+
+
+def _conversations(lookup: dict[str, str]) -> list[list[dict]]:
+    """Every rule's own states, each of their tails, and tails joined to other rules'
+    latest states: states that match some rules, part of some, and none."""
+    rules = [json.loads(key) for key in lookup]
+    found = []
+    for states in rules:
+        found += [states[cut:] for cut in range(len(states))]
+    chance = random.Random(7)
+    for _ in range(400):
+        found.append(chance.choice(found)[:-1] + chance.choice(found)[-1:])
+    return [*found, []]
+
+
+def test_the_indexed_rule_lookup_finds_exactly_the_rules_rasa_finds(
+    trained_rules: dict[str, dict[str, str]],
+) -> None:
+    policy = RulePolicy.__new__(RulePolicy)
+    for name in ("rules", "rules_for_loop_unhappy_path"):
+        lookup = trained_rules[name]
+        assert len(lookup) > 20, name
+        matched = 0
+        for states in _conversations(trained_rules["rules"]):
+            expected = _original_possible_keys(policy, lookup, states)
+            assert policy._get_possible_keys(lookup, states) == expected, states
+            matched += bool(expected)
+        # The comparison means something: many conversations match some rule.
+        assert matched > 100, name
+
+
+def test_a_new_lookup_gets_a_new_index() -> None:
+    policy = RulePolicy.__new__(RulePolicy)
+    listen = json.dumps([{"prev_action": {"action_name": "action_listen"},
+                          "user": {"intent": "greet"}}])
+    lookup = {listen: "utter_greet"}
+    state = [{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}]
+    assert policy._get_possible_keys(lookup, state) == {listen}
+    lookup = {}
+    assert policy._get_possible_keys(lookup, state) == set()
