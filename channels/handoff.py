@@ -14,7 +14,8 @@ does the same four things with it, through one `LiveHandoff`:
    sent as delivered, so a crash means a message is sent again rather than lost.
 3. `watch()` runs, for the life of a channel, a poller over the conversations the gate saw
    paused, so staff replies reach a member who has nothing more to say.
-4. `count_turn()` after the assistant handled a message, for the dashboard.
+4. `count_turn_soon()` after the assistant handled a message, for the dashboard: the count
+   is sent while the member already reads the reply.
 
 The API's hand-off state is what counts, not the tracker's own pause: when the API says the
 assistant has a conversation whose tracker is still paused (staff resolved the case), the
@@ -78,6 +79,8 @@ _REPORTED_INTENT = re.compile(r"^[a-z_]{1,60}$")
 _PAUSED_STATES = frozenset({"waiting_for_staff", "with_staff"})
 # Far more members than one process has messages in hand at once.
 _MAX_TURNS_IN_FLIGHT = 10_000
+# How long stopping a channel waits for the turns it is still counting.
+_COUNTING_GRACE_SECONDS = 5.0
 
 UNREACHABLE_NOTICE = (
     "I couldn't pass your message to the team just now because our system is not answering. "
@@ -193,6 +196,7 @@ class LiveHandoff:
     _resume_when_read: set[str] = field(default_factory=set, repr=False)
     _awaiting_turn: set[str] = field(default_factory=set, repr=False)
     _turns_seen: dict[str, tuple[str | None, bool]] = field(default_factory=dict, repr=False)
+    _counting: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
     _watcher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -201,6 +205,9 @@ class LiveHandoff:
         rasa_speedups.install()
 
     async def close(self) -> None:
+        """Wait (a few seconds at most) for turns still being counted, then close the client."""
+        if self._counting:
+            await asyncio.wait(set(self._counting), timeout=_COUNTING_GRACE_SECONDS)
         await self.api.close()
 
     async def gate(self, conversation_id: str, text: str, agent: Any = None) -> Gate:
@@ -247,7 +254,7 @@ class LiveHandoff:
         if gate.to_assistant:
             await on_new_message(message)
             if gate.api_reachable:
-                await self.count_turn(conversation_id, agent)
+                self.count_turn_soon(conversation_id, agent)
         return gate
 
     async def _assistant(self, conversation_id: str, agent: Any, state: dict[str, Any]) -> Gate:
@@ -365,8 +372,24 @@ class LiveHandoff:
 
     async def count_turn(self, conversation_id: str, agent: Any) -> None:
         """Count the member turn the assistant just handled, from the tracker."""
+        await self._count(conversation_id, agent, self._take_turn(conversation_id))
+
+    def count_turn_soon(self, conversation_id: str, agent: Any) -> None:
+        """`count_turn()` without holding up the member's reply: the records API's write of
+        the count (a database commit) is then off the member's wait. `close()` waits for it."""
+        seen = self._take_turn(conversation_id)
+        task = asyncio.create_task(self._count(conversation_id, agent, seen))
+        self._counting.add(task)
+        task.add_done_callback(self._counting.discard)
+
+    def _take_turn(self, conversation_id: str) -> tuple[str | None, bool] | None:
+        # Taken at once: the member's next message must not be counted in this one's place.
         self._awaiting_turn.discard(conversation_id)
-        seen = self._turns_seen.pop(conversation_id, None)
+        return self._turns_seen.pop(conversation_id, None)
+
+    async def _count(
+        self, conversation_id: str, agent: Any, seen: tuple[str | None, bool] | None
+    ) -> None:
         if seen is not None:
             intent, fallback = seen
         else:

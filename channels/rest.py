@@ -83,7 +83,7 @@ class CheckedRestInput(RestInput):
             async def handled_and_counted(message: UserMessage) -> None:
                 await on_new_message(message)
                 if gate.api_reachable:
-                    await handoff.count_turn(sender_id, agent)
+                    handoff.count_turn_soon(sender_id, agent)
 
             if gate.to_assistant and bool_arg(request, "stream", default=False):
                 return response.stream(

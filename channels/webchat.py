@@ -517,7 +517,7 @@ class WebchatInput(InputChannel):
         if gate.to_assistant:
             await self._to_assistant(sid, tab, text, shown=shown)
             if gate.api_reachable:
-                await self.handoff.count_turn(conversation, agent)
+                self.handoff.count_turn_soon(conversation, agent)
             if await self._paused(conversation):
                 # Escalated just now: watch for the person who takes it, so the member hears
                 # they joined without having to say anything first.
