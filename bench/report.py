@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -33,12 +34,69 @@ def demote_headings(markdown: str) -> str:
                      for line in lines)
 
 
-def build(docs: Path = DOCS) -> tuple[str, dict[str, object]]:
+# Issue goals the NLU benchmark is judged by (the serving benchmark judges its own).
+BANKING77_GOAL = 0.94
+CLINC150_IN_SCOPE_GOAL, CLINC150_OUT_OF_SCOPE_GOAL = 0.95, 0.60
+OWN_DATA_GOAL = 0.95
+PIPELINE = "memberdesk pipeline"
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def nlu_goals(nlu: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """(goal, target, measured, met) for the NLU goals, from benchmarks-nlu.json."""
+    rows = []
+    public = nlu.get("public", {})
+    banking = public.get("banking77", {}).get("systems", {}).get(PIPELINE)
+    if banking:
+        rows.append(("Banking77 test accuracy", f">= {_percent(BANKING77_GOAL)}",
+                     _percent(banking["accuracy"]), banking["accuracy"] >= BANKING77_GOAL))
+    clinc = public.get("clinc150", {}).get("systems", {}).get(PIPELINE)
+    if clinc:
+        kept = clinc["in_scope_accuracy_with_threshold"]
+        recall = clinc["out_of_scope_recall"]
+        rows.append((
+            "CLINC150 in-scope accuracy (a fallback counted wrong), out-of-scope recall",
+            f">= {_percent(CLINC150_IN_SCOPE_GOAL)}, >= {_percent(CLINC150_OUT_OF_SCOPE_GOAL)}",
+            f"{_percent(kept)} ({_percent(clinc['in_scope_accuracy'])} before the threshold), "
+            f"{_percent(recall)}",
+            kept >= CLINC150_IN_SCOPE_GOAL and recall >= CLINC150_OUT_OF_SCOPE_GOAL))
+    own = nlu.get("own", {})
+    for part, label in (("heldout", "own data, held-out set"),
+                        ("cross_validation", "own data, cross-validation")):
+        if own.get(part):
+            accuracy = own[part]["accuracy"]
+            rows.append((f"{label} accuracy", f">= {_percent(OWN_DATA_GOAL)}",
+                         _percent(accuracy), accuracy >= OWN_DATA_GOAL))
+    return rows
+
+
+def goals_table(combined: dict[str, Any]) -> list[str]:
+    """Every goal in one table, as each benchmark measured it."""
+    rows: list[tuple[str, str, str, bool]] = []
+    if isinstance(combined.get("nlu"), dict):
+        rows += nlu_goals(combined["nlu"])
+    serving = combined.get("serving")
+    if isinstance(serving, dict):
+        rows += [(f"{row['configuration']}: {row['goal']}", row["target"], row["measured"],
+                  bool(row["met"])) for row in serving.get("verdict", [])]
+    if not rows:
+        return []
+    lines = ["## Goals", "", "Each figure comes from the section below that measured it.", "",
+             "| goal | target | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {goal} | {target} | {measured} | {'yes' if met else '**no**'} |"
+              for goal, target, measured, met in rows]
+    return [*lines, ""]
+
+
+def build(docs: Path = DOCS) -> tuple[str, dict[str, Any]]:
     """The combined markdown and JSON from whatever parts are present in `docs`."""
     sections = ["# Benchmarks", "",
                 "Each section below is written by its own benchmark, with the command that "
                 "measured it; `make bench` runs them all and rebuilds this page.", ""]
-    combined: dict[str, object] = {}
+    combined: dict[str, Any] = {}
     for stem, title, command in PARTS:
         markdown, data = docs / f"{stem}.md", docs / f"{stem}.json"
         if not markdown.is_file():
@@ -48,6 +106,7 @@ def build(docs: Path = DOCS) -> tuple[str, dict[str, object]]:
         if data.is_file():
             combined[stem.removeprefix("benchmarks-").removeprefix("bench-")] = json.loads(
                 data.read_text(encoding="utf-8"))
+    sections[4:4] = goals_table(combined)
     return "\n".join(sections), combined
 
 
