@@ -19,6 +19,11 @@ BOT_PY = str(ROOT / ".venv/bot/bin/python")
 MODEL = ROOT / "models/memberdesk.tar.gz"
 
 
+# Rasa's usage and crash reports go to Rasa's servers unless turned off: members' data never
+# leaves the organisation's machines. An operator may still turn them on explicitly.
+NO_TELEMETRY = {"RASA_TELEMETRY_ENABLED": os.environ.get("RASA_TELEMETRY_ENABLED", "false")}
+
+
 def endpoints_for(actions_port: str) -> str:
     """bot/endpoints.yml, pointed at the action server's port when it is not the usual one."""
     usual = ROOT / "bot/endpoints.yml"
@@ -110,7 +115,7 @@ def main() -> int:
         print(f"run: starting {name}: {' '.join(command)}", flush=True)
         # The commands are built from this repository's own paths, never from user input.
         running[name] = subprocess.Popen(  # noqa: S603
-            command, cwd=ROOT, env={**os.environ, **extra_env}
+            command, cwd=ROOT, env={**os.environ, **NO_TELEMETRY, **extra_env}
         )
     if "rasa" in running:
         rasa_port = os.environ.get("MEMBERDESK_RASA_PORT", "5005")

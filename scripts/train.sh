@@ -21,6 +21,9 @@ if [ -f "$model" ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp
 fi
 echo "train: training the assistant (data, domain or config changed)"
 mkdir -p models
+# Rasa's usage reports and crash reports go to Rasa's servers unless turned off: members' data
+# never leaves the organisation's machines.
+export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}
 # A small fixed thread pool: TensorFlow's default oversubscribes a two-core machine.
 export TF_INTRA_OP_PARALLELISM_THREADS=${TF_INTRA_OP_PARALLELISM_THREADS:-2}
 export TF_INTER_OP_PARALLELISM_THREADS=${TF_INTER_OP_PARALLELISM_THREADS:-1}

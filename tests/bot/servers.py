@@ -169,6 +169,7 @@ def rasa_env() -> dict[str, str]:
     """What Rasa's own channels need: they sign identities with the action server's secret."""
     return {
         "MEMBERDESK_ENV": "test",
+        "RASA_TELEMETRY_ENABLED": "false",
         "MEMBERDESK_CHANNEL_SECRET": SECRET_KEY,
         "MEMBERDESK_WEBCHAT_JWT_SECRET": WEBCHAT_JWT_SECRET,
         "MEMBERDESK_WEBCHAT_ORIGINS": WEBCHAT_ORIGIN,
