@@ -166,10 +166,12 @@ MODEL = ROOT / "models/memberdesk.tar.gz"
 
 
 def rasa_env() -> dict[str, str]:
-    """What Rasa's own channels need: they sign identities with the action server's secret."""
+    """Rasa's environment: its channels sign identities with the action server's secret."""
     return {
         "MEMBERDESK_ENV": "test",
         "RASA_TELEMETRY_ENABLED": "false",
+        # As `make run` serves (scripts/supervise.py SERVING_THREADS).
+        "OPENBLAS_NUM_THREADS": "1",
         "MEMBERDESK_CHANNEL_SECRET": SECRET_KEY,
         "MEMBERDESK_WEBCHAT_JWT_SECRET": WEBCHAT_JWT_SECRET,
         "MEMBERDESK_WEBCHAT_ORIGINS": WEBCHAT_ORIGIN,
