@@ -9,8 +9,11 @@ Not a test: run it by hand and commit the results it writes.
 Public data (../shared/datasets, see its README.md): the project's pipeline, a TF-IDF +
 logistic regression baseline and stock Rasa's `rasa init` pipeline (DIET at a reduced epoch
 count) are trained on Banking77's and CLINC150's train splits. Reported: Banking77 test
-accuracy; CLINC150 in-scope accuracy, out-of-scope recall and in-scope fallback rate at a
-confidence threshold tuned on CLINC150's validation split.
+accuracy; CLINC150's test in-scope accuracy (raw, and after the threshold), out-of-scope
+recall and in-scope fallback rate at one confidence threshold chosen on CLINC150's validation
+split by this rule: the highest in-scope accuracy (a fallback counts as wrong) among the
+thresholds whose out-of-scope recall is at least 60 % (MIN_OUT_OF_SCOPE_RECALL). The test
+splits choose nothing.
 
 Own data: the pipeline trained on data/nlu and scored on tests/nlu/heldout.yml, then a
 stratified k-fold cross-validation over data/nlu: accuracy, macro-F1, per-intent F1, entity
@@ -56,6 +59,9 @@ DOCS = ROOT / "docs"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE = "oos"
 STOCK_EPOCHS = 10
+# The product goal for CLINC150: at least this out-of-scope recall, then as many in-scope
+# messages right (a fallback counts as wrong) as that allows.
+MIN_OUT_OF_SCOPE_RECALL = 0.60
 
 # What `rasa init` writes (Rasa 3.6), with DIET's and the ResponseSelector's epochs lowered
 # from 100: at 100 the two public data sets take about three hours on two cores.
@@ -295,19 +301,28 @@ def score_parses(gold: Sequence[str], parses: Sequence[Parse]) -> dict[str, Any]
 
 
 def tune_threshold(in_scope_correct: np.ndarray, in_scope_confidence: np.ndarray,
-                   oos_confidence: np.ndarray) -> float:
-    """The threshold that maximises in-scope accuracy + out-of-scope recall on validation data.
+                   oos_confidence: np.ndarray,
+                   min_recall: float = MIN_OUT_OF_SCOPE_RECALL) -> float:
+    """The threshold with the best in-scope accuracy whose out-of-scope recall is >= min_recall.
 
     A message falls back (is called out of scope) when its top confidence is below the
-    threshold; in-scope accuracy counts a fallback as a mistake.
+    threshold; in-scope accuracy counts a fallback as a mistake. Ties go to the lower
+    threshold. Should no threshold reach min_recall, the one with the highest recall wins.
     """
-    candidates = np.unique(np.concatenate([[0.0], in_scope_confidence, oos_confidence]))
-    best, best_score = 0.0, -1.0
+    top = max(float(np.max(in_scope_confidence, initial=0.0)),
+              float(np.max(oos_confidence, initial=0.0)))
+    # Just above the highest confidence everything falls back: recall 1, so the goal is
+    # always reachable on data with any out-of-scope examples.
+    candidates = np.unique(np.concatenate([[0.0, np.nextafter(top, 2.0)],
+                                           in_scope_confidence, oos_confidence]))
+    best, best_key = 0.0, (False, -1.0, -1.0)
     for threshold in candidates:
-        accuracy = np.mean(in_scope_correct & (in_scope_confidence >= threshold))
-        recall = np.mean(oos_confidence < threshold)
-        if accuracy + recall > best_score:
-            best, best_score = float(threshold), float(accuracy + recall)
+        accuracy = float(np.mean(in_scope_correct & (in_scope_confidence >= threshold)))
+        recall = float(np.mean(oos_confidence < threshold))
+        reached = recall >= min_recall
+        key = (reached, accuracy, recall) if reached else (reached, recall, accuracy)
+        if key > best_key:
+            best, best_key = float(threshold), key
     return best
 
 
@@ -430,15 +445,20 @@ def run_clinc150(data: dict[str, list[Example]], systems: dict[str, Predictor], 
                                    predictions["oos_val"].confidence)
         scores = scope_scores(threshold, correct("test"), predictions["test"].confidence,
                               predictions["oos_test"].confidence)
+        validation = scope_scores(threshold, correct("val"), predictions["val"].confidence,
+                                  predictions["oos_val"].confidence)
         results[name] = {
             **{key: round(value, 4) for key, value in scores.items()},
+            "validation": {key: round(value, 4) for key, value in validation.items()},
             "train_seconds": round(predictions["test"].train_seconds, 1),
             "parse_ms_median": round(predictions["test"].parse_seconds * 1000, 2),
         }
-        print(f"  in-scope {scores['in_scope_accuracy']:.4f}, out-of-scope recall "
+        print(f"  in-scope {scores['in_scope_accuracy']:.4f} (after the threshold "
+              f"{scores['in_scope_accuracy_with_threshold']:.4f}), out-of-scope recall "
               f"{scores['out_of_scope_recall']:.4f} at {threshold:.3f}", flush=True)
     return {"train_examples": len(data["train"]), "test_in_scope": len(data["test"]),
             "test_out_of_scope": len(data["oos_test"]),
+            "min_out_of_scope_recall": MIN_OUT_OF_SCOPE_RECALL,
             "intents": len({label for _, label in data["train"]}), "systems": results}
 
 
@@ -575,9 +595,11 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [
             f"### CLINC150 ({c['train_examples']} train, {c['test_in_scope']} in-scope and "
             f"{c['test_out_of_scope']} out-of-scope test, {c['intents']} intents)", "",
-            "Out of scope is detected by a confidence threshold tuned on the validation split "
-            "(maximising in-scope accuracy + out-of-scope recall); out-of-scope examples are "
-            "never trained on.", "",
+            "Out of scope is detected by a confidence threshold chosen on the validation split: "
+            "the highest in-scope accuracy (a fallback counts as wrong) among the thresholds "
+            f"with out-of-scope recall >= {percent(c['min_out_of_scope_recall'])} % on "
+            "validation. The test numbers below use that threshold; out-of-scope examples "
+            "are never trained on.", "",
             "| system | in-scope accuracy % | out-of-scope recall % | in-scope fallback % | "
             "in-scope acc. after threshold % | threshold | training s |",
             "|---|---|---|---|---|---|---|",

