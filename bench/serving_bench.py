@@ -213,15 +213,23 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def tree_rss_mb(pid: int) -> tuple[float, float]:
-    """Resident memory of a process and all its descendants, in MB (from /proc): all of it,
-    and the anonymous (private) part, which is what each further replica would add."""
-    total_kb, anon_kb, pending, seen = 0, 0, [pid], set()
+def process_tree(pid: int) -> Iterator[int]:
+    """A process and all its descendants, each once (from /proc)."""
+    pending, seen = [pid], set()
     while pending:
         current = pending.pop()
         if current in seen:
             continue
         seen.add(current)
+        yield current
+        pending.extend(_children(current))
+
+
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of a process and all its descendants, in MB (from /proc): all of it,
+    and the anonymous (private) part, which is what each further replica would add."""
+    total_kb, anon_kb = 0, 0
+    for current in process_tree(pid):
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -230,25 +238,19 @@ def tree_rss_mb(pid: int) -> tuple[float, float]:
                     anon_kb += int(line.split()[1])
         except OSError:
             continue
-        pending.extend(_children(current))
     return round(total_kb / 1024, 1), round(anon_kb / 1024, 1)
 
 
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time (user and system) a process and its descendants have used so far (from
     /proc). Unlike a turn's wall time, it hardly changes when other work shares the cores."""
-    ticks, pending, seen = 0, [pid], set()
-    while pending:
-        current = pending.pop()
-        if current in seen:
-            continue
-        seen.add(current)
+    ticks = 0
+    for current in process_tree(pid):
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         ticks += int(fields[11]) + int(fields[12])
-        pending.extend(_children(current))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -874,15 +876,20 @@ print(json.dumps({
 """
 
 
-def action_reply_validation() -> dict[str, Any]:
-    """What Rasa's check of one action-server reply costs with the installed jsonschema."""
+def run_probe(code: str) -> dict[str, Any]:
+    """Run a probe script in a fresh bot-side Python; the JSON its last line prints."""
     done = subprocess.run(  # noqa: S603
-        [str(BOT_PY), "-c", VALIDATION_PROBE], cwd=ROOT, env={**os.environ, **TF_ENV},
+        [str(BOT_PY), "-c", code], cwd=ROOT, env={**os.environ, **TF_ENV},
         capture_output=True, text=True, timeout=300,
     )
     if done.returncode != 0:
         return {"error": done.stderr[-500:]}
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def action_reply_validation() -> dict[str, Any]:
+    """What Rasa's check of one action-server reply costs with the installed jsonschema."""
+    return run_probe(VALIDATION_PROBE)
 
 
 TENSORFLOW_PROBE = """
@@ -900,13 +907,7 @@ print(json.dumps({"import_seconds": round(seconds, 2),
 
 def tensorflow_import() -> dict[str, Any]:
     """What importing TensorFlow alone (every Rasa process does) costs in time and memory."""
-    done = subprocess.run(  # noqa: S603
-        [str(BOT_PY), "-c", TENSORFLOW_PROBE], cwd=ROOT, env={**os.environ, **TF_ENV},
-        capture_output=True, text=True, timeout=300,
-    )
-    if done.returncode != 0:
-        return {"error": done.stderr[-500:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_probe(TENSORFLOW_PROBE)
 
 
 def _within(calls: list[dict[str, Any]], start: float, end: float) -> list[dict[str, Any]]:
