@@ -258,16 +258,22 @@ class LiveHandoff:
         return gate
 
     async def _assistant(self, conversation_id: str, agent: Any, state: dict[str, Any]) -> Gate:
-        if state.get("state") == "handed_back":
+        handed_back = state.get("state") == "handed_back"
+        if handed_back:
             await self.resume(conversation_id, agent, state.get("handback"))
-        else:
-            self._unpause_tracker(conversation_id, agent)
         if self._watch(agent):
             if len(self._awaiting_turn) > _MAX_TURNS_IN_FLIGHT:
                 # Messages whose turn never ended (Rasa failed on them): start afresh.
                 self._awaiting_turn.clear()
                 self._turns_seen.clear()
                 self._resume_when_read.clear()
+            if not handed_back:
+                # The case was resolved (or never reached the API): the API says the
+                # assistant has the conversation, so a tracker still paused from the
+                # escalation must not keep the member waiting in silence. Rasa is about to
+                # read the tracker for this very message; the resumption is added to the one
+                # it reads (see `_watch`), not by a read of ours.
+                self._resume_when_read.add(conversation_id)
             self._awaiting_turn.add(conversation_id)
         return Gate(to_assistant=True)
 
@@ -305,14 +311,6 @@ class LiveHandoff:
             if events:
                 await processor.save_tracker(tracker)
         return True
-
-    def _unpause_tracker(self, conversation_id: str, agent: Any) -> None:
-        # The case was resolved (or never reached the API): the API says the assistant has
-        # the conversation, so a tracker still paused from the escalation must not keep the
-        # member waiting in silence. Rasa is about to read the tracker for this very message;
-        # the resumption is added to the one it reads (see `_watch`), not by a read of ours.
-        if self._watch(agent):
-            self._resume_when_read.add(conversation_id)
 
     def _watch(self, agent: Any) -> bool:
         """Hook this hand-off into the loaded model's processor, once; False without one.

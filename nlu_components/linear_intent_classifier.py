@@ -173,11 +173,6 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             logger.debug(f"{cls.__name__}: no trained model in '{resource.name}'.")
             return cls(config, model_storage, resource)
 
-    def probabilities(self, features: scipy.sparse.csr_matrix) -> np.ndarray:
-        """Softmax over the intents for one row of features."""
-        assert self.weights is not None and self.bias is not None  # noqa: S101
-        return softmax(np.asarray(features @ self.weights.T).ravel() + self.bias)
-
     def scores(self, message: Message) -> np.ndarray | None:
         """`sentence_features(message) @ weights.T + bias`, summed block by block.
 
