@@ -111,7 +111,6 @@ def real_app_client(engine: Engine, settings: Settings, **options: Any) -> Itera
     get_settings.cache_clear()
     app = create_app()
     app.dependency_overrides[get_db] = _db
-    app.dependency_overrides[get_settings] = lambda: settings
     app.dependency_overrides[app_settings] = lambda: settings
     with TestClient(app, **options) as client:
         yield client
