@@ -35,6 +35,7 @@ from api.references import new_reference
 from api.security import Caller
 from api.staff.models import Role
 from api.timekeeping import today, utcnow
+from api.validation import clean_text
 
 STALE_MESSAGE = "The record changed since you read it. Read it again and retry."
 REVIEWER_ROLES = frozenset({Role.data_team.value, Role.team_lead.value, Role.admin.value})
@@ -645,6 +646,8 @@ def decide(
         )
     if change.status != ChangeStatus.pending_review:
         raise Conflict(f"This change was already {change.status.value}.")
+    # Cleaned here, as refund decisions are, whichever route the reviewer came through.
+    reason = clean_text(reason, field="reason", max_length=500)
     if decision == "reject" and not reason:
         raise InvalidValue("Say why the change is rejected.", field="reason")
     member = db_session.get(Member, change.member_id)

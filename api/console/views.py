@@ -59,7 +59,6 @@ from api.staff import service as staff_service
 from api.staff.models import StaffUser
 from api.staff.permissions import ROLE_LABELS, Permission
 from api.timekeeping import utcnow
-from api.validation import clean_text
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -435,8 +434,7 @@ def decide_change(
     def run() -> str:
         result = changes.decide(
             db_session=db, reference=reference, caller=work.staff_caller(who.user),
-            channel="console", decision=decision,
-            reason=clean_text(reason, field="reason", max_length=500),
+            channel="console", decision=decision, reason=reason,
         )
         return result.message + " The member has been told."
 

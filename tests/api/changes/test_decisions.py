@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
 from api.ballots.models import Ballot
+from api.changes import service
 from api.changes.models import ChangeRequest, ChangeStatus
 from api.config import Settings
+from api.errors import InvalidValue
 from api.members.models import EmploymentPeriod, Member
+from api.security import Caller
 from api.staff.models import Role, StaffUser
 from tests.api import factories
 from tests.api.changes.conftest import Employers
@@ -258,3 +262,20 @@ def test_a_request_overtaken_by_another_change_is_not_approved(
     assert _reloaded(db, member).last_name == "Smith"
     change = db.scalar(select(ChangeRequest).where(ChangeRequest.reference == first))
     assert change is not None and change.status == ChangeStatus.pending_review
+
+
+def test_the_service_refuses_a_reason_with_control_characters_whatever_the_route(
+    service_client: TestClient, db: Session, settings: Settings
+) -> None:
+    # The console's form passes the reason to the service as typed; the service cleans it.
+    member = factories.member(db, last_name="Morgan")
+    reviewer = factories.staff(db, "sam.data", Role.data_team)
+    reference = _request_surname(service_client, member)
+    caller = Caller(kind="staff", staff_id=reviewer.id, username=reviewer.username,
+                    role=reviewer.role.value)
+
+    with pytest.raises(InvalidValue, match="control characters"):
+        service.decide(db_session=db, reference=reference, caller=caller, channel="console",
+                       decision="reject", reason="No\x07 certificate")
+    db.rollback()
+    assert _reloaded(db, member).last_name == "Morgan"
