@@ -1,15 +1,22 @@
-"""Engine and session handling. Nothing is connected at import time."""
+"""Engine and session handling, and the column and write helpers every domain's tables share.
+
+Nothing is connected at import time. Imports no domain, so every domain can use it.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from api.config import get_settings
+from api.errors import StaleWrite
 
 # Named constraints so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -21,8 +28,39 @@ NAMING = {
 }
 
 
+STALE_MESSAGE = "The record changed since you read it. Read it again and retry."
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def enum_column(cls: type[enum.Enum]) -> Enum:
+    """The column type for an enum: stored as plain strings."""
+    # Plain strings so PostgreSQL and SQLite agree and migrations stay simple.
+    return Enum(cls, native_enum=False, length=20, validate_strings=True)
+
+
+class Versioned(Protocol):
+    """A record whose writes are checked against the version the caller read."""
+
+    version: int
+
+
+def check_version(*, member: Versioned, version: int | None) -> None:
+    """StaleWrite when the caller read an older version of the record than the current one."""
+    if version is not None and version != member.version:
+        raise StaleWrite(STALE_MESSAGE, field="version")
+
+
+def commit_or_stale(db_session: Session) -> None:
+    """Commit; StaleWrite when another write to the same record landed first."""
+    try:
+        db_session.commit()
+    except StaleDataError:
+        # Another write to this member landed between our read and our update.
+        db_session.rollback()
+        raise StaleWrite(STALE_MESSAGE, field="version") from None
 
 
 def make_engine(url: str) -> Engine:

@@ -8,9 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.database import Base
+from api.database import Base, enum_column
 from api.employers.models import Employer
-from api.members.models import _enum
 from api.timekeeping import utcnow
 
 
@@ -43,7 +42,7 @@ class Ballot(Base):
     register_date: Mapped[date] = mapped_column(Date)
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
-    method: Mapped[BallotMethod] = mapped_column(_enum(BallotMethod))
+    method: Mapped[BallotMethod] = mapped_column(enum_column(BallotMethod))
     # Thresholds and action details come from each ballot's configuration, never from code:
     # the law that sets them changes.
     turnout_threshold_percent: Mapped[int | None] = mapped_column()
@@ -72,7 +71,7 @@ class ReplacementPaperRequest(Base):
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    status: Mapped[ReplacementStatus] = mapped_column(_enum(ReplacementStatus))
+    status: Mapped[ReplacementStatus] = mapped_column(enum_column(ReplacementStatus))
     # The address the paper goes to, copied at request time for the scrutineer's export.
     address: Mapped[str] = mapped_column(String(600))
     channel: Mapped[str] = mapped_column(String(20))

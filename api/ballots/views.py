@@ -16,10 +16,9 @@ from api.ballots.schemas import (
     ReplacementPaperPublic,
     ReplacementRequestForStaff,
 )
-from api.cases.sla import local_today
 from api.config import Settings
 from api.deps import CallerDep, ChannelDep, OwnedMember, SessionDep, SettingsDep, StaffCaller
-from api.timekeeping import utcnow
+from api.timekeeping import local_today, utcnow
 
 router = APIRouter(tags=["ballots"])
 

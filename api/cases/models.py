@@ -8,8 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.database import Base
-from api.members.models import _enum
+from api.database import Base, enum_column
 from api.timekeeping import utcnow
 
 
@@ -39,8 +38,8 @@ class Case(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(200), index=True)
     intent: Mapped[str | None] = mapped_column(String(60))
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
-    priority: Mapped[Priority] = mapped_column(_enum(Priority))
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), index=True)
+    priority: Mapped[Priority] = mapped_column(enum_column(Priority))
+    status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), index=True)
     summary: Mapped[str] = mapped_column(String(500))
     identity_level: Mapped[str] = mapped_column(String(30), default="none")
     # Values the assistant collected before escalating, so the member never repeats them.

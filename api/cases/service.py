@@ -24,7 +24,7 @@ from api.references import new_reference
 from api.security import Caller
 from api.staff.models import Team
 from api.staff.service import ensure_default_teams
-from api.timekeeping import utcnow
+from api.timekeeping import local_today, utcnow
 
 TeamCode = Literal["records", "payments", "ballots", "complaints", "data_protection", "membership"]
 Sender = Literal["member", "staff", "assistant", "note"]
@@ -117,7 +117,7 @@ def open_case(
     opened_at = now or utcnow()
     team = team_by_code(db_session=db_session, code=team_code_for(intent))
     chosen = priority_for(intent, priority)
-    received_on = sla.local_today(now=opened_at, settings=settings)
+    received_on = local_today(now=opened_at, settings=settings)
     case = Case(
         reference=new_reference("CASE"),
         member_id=member_id,

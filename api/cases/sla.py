@@ -12,10 +12,10 @@ import calendar
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from api.cases.models import Priority
 from api.config import Settings
+from api.timekeeping import local_zone
 
 Region = Literal["england-and-wales", "scotland", "northern-ireland"]
 REGIONS: tuple[Region, ...] = ("england-and-wales", "scotland", "northern-ireland")
@@ -120,26 +120,17 @@ def is_business_day(day: date, *, settings: Settings) -> bool:
     return day.weekday() < 5 and day not in bank_holidays(day.year, settings.bank_holiday_region)
 
 
-def _zone(settings: Settings) -> ZoneInfo:
-    return ZoneInfo(settings.timezone)
-
-
 def _opening(day: date, settings: Settings) -> tuple[datetime, datetime]:
-    zone = _zone(settings)
+    zone = local_zone(settings)
     return (
         datetime.combine(day, settings.business_hours_start, tzinfo=zone),
         datetime.combine(day, settings.business_hours_end, tzinfo=zone),
     )
 
 
-def local_today(*, now: datetime, settings: Settings) -> date:
-    """The date where the teams work (ballot and deadline dates are UK dates, not UTC ones)."""
-    return now.astimezone(_zone(settings)).date()
-
-
 def is_open(at: datetime, *, settings: Settings) -> bool:
     """True while the teams are at work."""
-    local = at.astimezone(_zone(settings))
+    local = at.astimezone(local_zone(settings))
     if not is_business_day(local.date(), settings=settings):
         return False
     opens, closes = _opening(local.date(), settings)
@@ -148,7 +139,7 @@ def is_open(at: datetime, *, settings: Settings) -> bool:
 
 def next_open(at: datetime, *, settings: Settings) -> datetime:
     """`at` itself when the teams are at work, otherwise when they next open (UTC)."""
-    local = at.astimezone(_zone(settings))
+    local = at.astimezone(local_zone(settings))
     day = local.date()
     while True:
         if is_business_day(day, settings=settings):
@@ -167,7 +158,7 @@ _MONTHS = (
 
 def spoken_opening(at: datetime, *, settings: Settings) -> str:
     """'Monday 28 December at 09:00', in the teams' local time, for telling a member."""
-    local = at.astimezone(_zone(settings))
+    local = at.astimezone(local_zone(settings))
     return (
         f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} at {local:%H:%M}"
     )
@@ -176,14 +167,14 @@ def spoken_opening(at: datetime, *, settings: Settings) -> str:
 def add_business_hours(start: datetime, hours: float, *, settings: Settings) -> datetime:
     """The moment `hours` of opening time after `start` (which may be out of hours)."""
     remaining = timedelta(hours=hours)
-    cursor = next_open(start, settings=settings).astimezone(_zone(settings))
+    cursor = next_open(start, settings=settings).astimezone(local_zone(settings))
     while True:
         _, closes = _opening(cursor.date(), settings)
         available = closes - cursor
         if remaining <= available:
             return (cursor + remaining).astimezone(start.tzinfo)
         remaining -= available
-        cursor = next_open(closes, settings=settings).astimezone(_zone(settings))
+        cursor = next_open(closes, settings=settings).astimezone(local_zone(settings))
 
 
 def add_business_days(day: date, days: int, *, settings: Settings) -> date:
@@ -220,11 +211,11 @@ def business_hours_between(start: datetime, end: datetime, *, settings: Settings
     if end < start:
         return -business_hours_between(end, start, settings=settings)
     counted = timedelta()
-    cursor = next_open(start, settings=settings).astimezone(_zone(settings))
+    cursor = next_open(start, settings=settings).astimezone(local_zone(settings))
     while cursor < end:
         _, closes = _opening(cursor.date(), settings)
         counted += min(closes, end) - cursor
-        cursor = next_open(closes, settings=settings).astimezone(_zone(settings))
+        cursor = next_open(closes, settings=settings).astimezone(local_zone(settings))
     return counted.total_seconds() / 3600
 
 

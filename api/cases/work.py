@@ -22,13 +22,13 @@ from api.cases.models import Case, CaseMessage, CaseStatus, Priority
 from api.cases.service import change_status, team_of
 from api.changes.models import ChangeRequest, ChangeStatus
 from api.config import Settings
-from api.emails import queue_rendered
 from api.errors import Conflict
 from api.members.models import Member
 from api.outbox.models import OutboundEmail
+from api.outbox.rendering import queue_rendered
 from api.security import Caller
 from api.staff.models import StaffUser, Team
-from api.timekeeping import utcnow
+from api.timekeeping import local_today, utcnow
 from api.validation import clean_text
 
 # Cases a person still has to deal with: they make up the queues and pause the conversation.
@@ -320,7 +320,7 @@ def queue_sla_digest(
     """One email per team listing its cases past their SLA (not answered in time); at most one
     digest a day."""
     moment = now or utcnow()
-    day: date = sla.local_today(now=moment, settings=settings)
+    day: date = local_today(now=moment, settings=settings)
     already = db_session.scalar(
         select(AuditEvent.id).where(
             AuditEvent.action == DIGEST_ACTION, AuditEvent.detail == day.isoformat()

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.database import Base
-from api.members.models import _enum
+from api.database import Base, enum_column
 from api.timekeeping import utcnow
 
 
@@ -40,8 +39,8 @@ class ChangeRequest(Base):
     old_value: Mapped[str | None] = mapped_column(String(1000))
     new_value: Mapped[str | None] = mapped_column(String(1000))
     channel: Mapped[str] = mapped_column(String(20))
-    identity_level: Mapped[IdentityLevel] = mapped_column(_enum(IdentityLevel))
-    status: Mapped[ChangeStatus] = mapped_column(_enum(ChangeStatus), index=True)
+    identity_level: Mapped[IdentityLevel] = mapped_column(enum_column(IdentityLevel))
+    status: Mapped[ChangeStatus] = mapped_column(enum_column(ChangeStatus), index=True)
     review_reason: Mapped[str | None] = mapped_column(String(300))
     requested_by: Mapped[str] = mapped_column(String(100))
     requested_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

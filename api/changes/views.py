@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
-from api.changes import service
+from api.changes import applying, requests, reviewing
 from api.changes.models import ChangeStatus
 from api.changes.schemas import (
     AddressChange,
@@ -28,7 +28,7 @@ from api.members.service import public_view
 router = APIRouter(tags=["changes"])
 
 
-def _outcome(db: Session, result: service.ChangeResult, member: Member) -> ChangeOutcome:
+def _outcome(db: Session, result: requests.ChangeResult, member: Member) -> ChangeOutcome:
     return ChangeOutcome(
         reference=result.change.reference,
         status=result.change.status,
@@ -42,7 +42,7 @@ def change_address(
     member: OwnedMember, body: AddressChange, caller: CallerDep, channel: ChannelDep, db: SessionDep
 ) -> ChangeOutcome:
     """A new postal address, applied at once."""
-    result = service.change_address(
+    result = applying.change_address(
         db_session=db, member=member, caller=caller, channel=channel, address=body
     )
     return _outcome(db, result, member)
@@ -53,7 +53,7 @@ def change_contact(
     member: OwnedMember, body: ContactChange, caller: CallerDep, channel: ChannelDep, db: SessionDep
 ) -> ChangeOutcome:
     """A new email address and/or phone number, applied at once."""
-    result = service.change_contact(
+    result = applying.change_contact(
         db_session=db, member=member, caller=caller, channel=channel, contact=body
     )
     return _outcome(db, result, member)
@@ -68,7 +68,7 @@ def change_employment(
     db: SessionDep,
 ) -> ChangeOutcome:
     """A new employer and workplace: applied, or held for review if it affects a ballot."""
-    result = service.change_employment(
+    result = applying.change_employment(
         db_session=db, member=member, caller=caller, channel=channel, employment=body
     )
     return _outcome(db, result, member)
@@ -83,7 +83,7 @@ def request_personal_details_change(
     db: SessionDep,
 ) -> ChangeOutcome:
     """A correction to title, name or date of birth, held for the data team to review."""
-    result = service.request_personal_details_change(
+    result = applying.request_personal_details_change(
         db_session=db, member=member, caller=caller, channel=channel, details=body
     )
     return _outcome(db, result, member)
@@ -99,7 +99,7 @@ def opt_out_of_marketing(
 ) -> ChangeOutcome:
     """Stop marketing, at once."""
     body = body or MarketingOptOut()
-    result = service.opt_out_of_marketing(
+    result = applying.opt_out_of_marketing(
         db_session=db,
         member=member,
         caller=caller,
@@ -121,7 +121,7 @@ def request_payment_method_change(
     db: SessionDep,
 ) -> ChangeOutcome:
     """Ask to pay through payroll deduction; held for the payments team to confirm."""
-    result = service.request_payroll_deduction(
+    result = applying.request_payroll_deduction(
         db_session=db,
         member=member,
         caller=caller,
@@ -136,7 +136,7 @@ def request_payment_method_change(
 def change_history(member: OwnedMember, db: SessionDep) -> list[ChangeRequestPublic]:
     """The member's change requests, newest first."""
     return [
-        ChangeRequestPublic.from_change(c) for c in service.history(db_session=db, member=member)
+        ChangeRequestPublic.from_change(c) for c in requests.history(db_session=db, member=member)
     ]
 
 
@@ -153,7 +153,7 @@ def review_queue(
             membership_number=member.membership_number,
             member_name=f"{member.first_name} {member.last_name}",
         )
-        for change, member in service.review_queue(db_session=db, status=status)
+        for change, member in reviewing.review_queue(db_session=db, status=status)
     ]
 
 
@@ -166,7 +166,7 @@ def decide_change(
     db: SessionDep,
 ) -> ChangeOutcome:
     """A reviewer approves or rejects a change; never the person who asked for it."""
-    result = service.decide(
+    result = reviewing.decide(
         db_session=db,
         reference=reference,
         caller=staff,

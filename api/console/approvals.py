@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from api.cases import work
-from api.changes import service as changes
+from api.changes import reviewing as changes
 from api.changes.models import ChangeStatus
 from api.console.pages import CaseRef, attempt, page
 from api.console.session import ConsolePost, ConsoleUser, needs

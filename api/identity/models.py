@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.database import Base
-from api.members.models import _enum
+from api.database import Base, enum_column
 from api.timekeeping import utcnow
 
 
@@ -43,7 +42,7 @@ class OneTimeCode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    purpose: Mapped[OneTimePurpose] = mapped_column(_enum(OneTimePurpose))
+    purpose: Mapped[OneTimePurpose] = mapped_column(enum_column(OneTimePurpose))
     # What the code is bound to, e.g. the Telegram user id being linked.
     subject: Mapped[str] = mapped_column(String(100))
     code_hash: Mapped[str] = mapped_column(String(64))

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from api.audit.service import record
 from api.errors import Conflict, NotAuthenticated, NotFound, TooManyRequests
 from api.identity.models import OneTimeCode, OneTimePurpose
-from api.identity.service import UK_TIME, aware_utc
+from api.identity.service import UK_TIME
 from api.members.models import Member, Status
 from api.outbox.service import queue_email
 from api.security import hash_secret
-from api.timekeeping import utcnow
+from api.timekeeping import aware_utc, utcnow
 from api.validation import normalise_membership_number
 
 CODE_LIFETIME = timedelta(minutes=10)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -21,7 +21,7 @@ from api.errors import DomainError, LockedOut, NotAllowed, NotAuthenticated, Not
 from api.identity.models import IdentityAttempt, Lockout
 from api.members.models import Member, Status
 from api.security import issue_member_token
-from api.timekeeping import utcnow
+from api.timekeeping import aware_utc, utcnow
 from api.validation import normalise_membership_number, normalise_postcode
 
 NOT_MATCHED = "We couldn't match those details to a membership."
@@ -48,12 +48,6 @@ class MemberSession:
     token: str
     expires_in: int
     identity_level: str
-
-
-def aware_utc(moment: datetime) -> datetime:
-    """A stored timestamp as aware UTC."""
-    # SQLite hands back naive datetimes even for timezone-aware columns; they are stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _same(typed: str, on_record: str) -> bool:

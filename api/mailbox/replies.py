@@ -16,10 +16,10 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.orm import Session
 
 from api.ballots.service import list_ballots, spoken_date
-from api.cases import sla
 from api.config import Settings
 from api.mailbox.settings import EmailSettings
 from api.subscriptions.service import current_rates
+from api.timekeeping import local_today
 
 _TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -81,7 +81,7 @@ def render_reply(
     now: datetime,
 ) -> tuple[str, str]:
     """The reply's plain-text and HTML bodies."""
-    today = sla.local_today(now=now, settings=settings)
+    today = local_today(now=now, settings=settings)
     context: dict[str, Any] = {
         "reference": reference,
         "team_name": team_name,

@@ -10,10 +10,10 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Enum, ForeignKey, Numeric, String
+from sqlalchemy import Date, DateTime, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.database import Base
+from api.database import Base, enum_column
 from api.employers.models import Employer, Workplace
 from api.timekeeping import utcnow
 
@@ -47,11 +47,6 @@ class Frequency(str, enum.Enum):
     annual = "annual"
 
 
-def _enum(cls: type[enum.Enum]) -> Enum:
-    # Stored as plain strings so PostgreSQL and SQLite agree and migrations stay simple.
-    return Enum(cls, native_enum=False, length=20, validate_strings=True)
-
-
 class Member(Base):
     __tablename__ = "members"
 
@@ -71,10 +66,10 @@ class Member(Base):
     workplace_id: Mapped[int | None] = mapped_column(ForeignKey("workplaces.id"))
     job_title: Mapped[str | None] = mapped_column(String(100))
     grade: Mapped[str | None] = mapped_column(String(50))
-    category: Mapped[Category] = mapped_column(_enum(Category))
-    status: Mapped[Status] = mapped_column(_enum(Status), index=True)
-    payment_method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod))
-    payment_frequency: Mapped[Frequency] = mapped_column(_enum(Frequency))
+    category: Mapped[Category] = mapped_column(enum_column(Category))
+    status: Mapped[Status] = mapped_column(enum_column(Status), index=True)
+    payment_method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod))
+    payment_frequency: Mapped[Frequency] = mapped_column(enum_column(Frequency))
     subscription_amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     # Arrears brought forward from the CRM export; arrears since then are derived from
     # collections (see payments.service.arrears_for).
@@ -103,7 +98,7 @@ class StatusPeriod(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    status: Mapped[Status] = mapped_column(_enum(Status))
+    status: Mapped[Status] = mapped_column(enum_column(Status))
     effective_from: Mapped[date] = mapped_column(Date)
 
 

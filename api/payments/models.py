@@ -12,8 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.database import Base
-from api.members.models import _enum
+from api.database import Base, enum_column
 from api.timekeeping import utcnow
 
 
@@ -48,7 +47,7 @@ class Mandate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     reference: Mapped[str] = mapped_column(String(18), unique=True)
-    status: Mapped[MandateStatus] = mapped_column(_enum(MandateStatus))
+    status: Mapped[MandateStatus] = mapped_column(enum_column(MandateStatus))
     collection_day: Mapped[int] = mapped_column(Integer)
     account_last_two: Mapped[str | None] = mapped_column(String(2))
     created_on: Mapped[date] = mapped_column(Date)
@@ -66,7 +65,7 @@ class Collection(Base):
     due_on: Mapped[date] = mapped_column(Date, index=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     method: Mapped[str] = mapped_column(String(20))
-    status: Mapped[CollectionStatus] = mapped_column(_enum(CollectionStatus))
+    status: Mapped[CollectionStatus] = mapped_column(enum_column(CollectionStatus))
     # ARUDD reason code for a failed direct debit (see payments.bacs).
     failure_code: Mapped[str | None] = mapped_column(String(1))
     # Set when a failed collection has since been paid (by a one-off payment).
@@ -84,7 +83,7 @@ class RefundRequest(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     reason: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(20))
-    status: Mapped[RefundStatus] = mapped_column(_enum(RefundStatus))
+    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus))
     # Who asked ("member:1234567", "staff:jo.bloggs"): they may never decide it themselves.
     requested_by: Mapped[str | None] = mapped_column(String(100))
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -102,7 +101,7 @@ class PaymentLink(Base):
     # Only a hash of the token is stored, so a database leak does not leak live links.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
-    purpose: Mapped[PaymentLinkPurpose] = mapped_column(_enum(PaymentLinkPurpose))
+    purpose: Mapped[PaymentLinkPurpose] = mapped_column(enum_column(PaymentLinkPurpose))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from api.audit.service import record
 from api.errors import Conflict, InvalidValue, NotAllowed, NotFound
 from api.members.models import Frequency, Member
+from api.money import PENNY, money
+from api.outbox.notices import tell_member_of_decision
 from api.payments.arrears import arrears_for, unsettled_failed_collections
 from api.payments.bacs import format_day, reason_for, what_happens_next
 from api.payments.models import (
@@ -29,17 +31,11 @@ from api.security import Caller
 from api.timekeeping import today, utcnow
 from api.validation import clean_text
 
-PENNY = Decimal("0.01")
 # How far a date on a bank statement may sit from the collection's due date: Bacs takes up to
 # three working days, and weekends and bank holidays push it further.
 MATCH_DAYS = 5
 # Staff roles that may approve or reject refunds.
 REFUND_DECIDERS = frozenset({"team_lead", "admin", "data_team"})
-
-
-def money(amount: Decimal) -> str:
-    """'£1,234.50'."""
-    return f"£{Decimal(amount):,.2f}"
 
 
 def _day_in_month(year: int, month: int, day: int) -> date:
@@ -421,8 +417,6 @@ def decide_refund(
     )
     member = db_session.get(Member, refund.member_id)
     if member is not None:
-        from api.changes.service import tell_member_of_decision
-
         tell_member_of_decision(
             db_session=db_session, member=member, reference=refund.reference,
             what=f"a refund of {money(refund.amount)}", approved=decision == "approve",

@@ -12,11 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from api.cases.models import Case, SatisfactionRating
-from api.cases.sla import local_today
 from api.cases.work import first_reply_delay, sla_aware
 from api.config import Settings
 from api.conversations.models import Conversation
-from api.timekeeping import utcnow
+from api.timekeeping import local_today, utcnow
 
 
 @dataclass(frozen=True)

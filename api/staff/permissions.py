@@ -6,7 +6,7 @@ data_team  decides held changes and refunds, sees the reports and the data-quali
            makes the ballot exports for the independent scrutineer.
 admin      everything.
 
-Decisions are still checked again by the services that make them (changes.service.decide,
+Decisions are still checked again by the services that make them (changes.reviewing.decide,
 payments.service.decide_refund), so a role missing here can never widen what they allow.
 """
 

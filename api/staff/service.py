@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import record
 from api.errors import Conflict, InvalidValue, NotAuthenticated
-from api.identity.service import aware_utc
 from api.security import hash_password, hash_secret, verify_password
 from api.staff.models import Role, StaffSession, StaffUser, Team
-from api.timekeeping import utcnow
+from api.timekeeping import aware_utc, utcnow
 from api.validation import clean_text, normalise_email
 
 MIN_PASSWORD_LENGTH = 12

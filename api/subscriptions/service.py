@@ -25,13 +25,15 @@ from sqlalchemy.orm import Session
 from api.audit.models import AuditEvent
 from api.audit.service import record
 from api.changes.models import ChangeRequest, ChangeStatus
+from api.changes.requests import identity_level_for
 from api.changes.schemas import ClaimedIdentity
-from api.changes.service import check_version, identity_level_for
+from api.database import check_version
 from api.errors import Conflict, InvalidValue, NotFound
 from api.members.models import Category, Frequency, Member, PaymentMethod, Status
+from api.money import money
 from api.payments.bacs import format_day
 from api.payments.models import Collection, CollectionStatus
-from api.payments.service import active_mandate, money, next_collection_for
+from api.payments.service import active_mandate, next_collection_for
 from api.references import new_reference
 from api.security import Caller
 from api.subscriptions.models import CategoryInfo, SubscriptionRate

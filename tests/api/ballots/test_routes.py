@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from api.audit.models import AuditEvent
 from api.ballots import service
 from api.ballots.models import Ballot, BallotMethod, ReplacementPaperRequest
-from api.cases.sla import local_today
 from api.config import Settings
 from api.members.models import Member
-from api.timekeeping import utcnow
+from api.timekeeping import local_today, utcnow
 from tests.api import factories
 from tests.api.conftest import member_headers, staff_headers
 

@@ -15,7 +15,7 @@ from api.cases import service, sla
 from api.cases.models import Case, CaseStatus, Priority, SatisfactionRating
 from api.config import Settings
 from api.staff.models import Team
-from api.timekeeping import utcnow
+from api.timekeeping import local_today, utcnow
 from tests.api import factories
 from tests.api.conftest import SERVICE_TOKEN, member_headers, staff_headers
 
@@ -185,7 +185,7 @@ def test_a_complaint_case_answers_with_its_deadline(
 ) -> None:
     body = _post_case(service_client, intent="complaint").json()
     assert body["team"] == "complaints" and body["priority"] == "high"
-    received = sla.local_today(now=utcnow(), settings=settings)
+    received = local_today(now=utcnow(), settings=settings)
     assert body["deadline"] == sla.add_business_days(received, 10, settings=settings).isoformat()
     assert body["statutory_due_on"] is None
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.changes import service
+from api.changes import applying
 from api.changes.models import ChangeRequest
 from api.changes.schemas import AddressChange, ContactChange
 from api.errors import StaleWrite
@@ -33,7 +33,7 @@ def test_the_second_of_two_sessions_writing_from_the_same_version_is_refused(
         first.rollback()
         second.rollback()
 
-        service.change_address(
+        applying.change_address(
             db_session=first,
             member=in_first,
             caller=ASSISTANT,
@@ -43,7 +43,7 @@ def test_the_second_of_two_sessions_writing_from_the_same_version_is_refused(
             ),
         )
         with pytest.raises(StaleWrite):
-            service.change_contact(
+            applying.change_contact(
                 db_session=second,
                 member=in_second,
                 caller=ASSISTANT,

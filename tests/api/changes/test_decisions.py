@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
 from api.ballots.models import Ballot
-from api.changes import service
+from api.changes import reviewing
 from api.changes.models import ChangeRequest, ChangeStatus
 from api.config import Settings
 from api.errors import InvalidValue
@@ -275,7 +275,7 @@ def test_the_service_refuses_a_reason_with_control_characters_whatever_the_route
                     role=reviewer.role.value)
 
     with pytest.raises(InvalidValue, match="control characters"):
-        service.decide(db_session=db, reference=reference, caller=caller, channel="console",
+        reviewing.decide(db_session=db, reference=reference, caller=caller, channel="console",
                        decision="reject", reason="No\x07 certificate")
     db.rollback()
     assert _reloaded(db, member).last_name == "Morgan"

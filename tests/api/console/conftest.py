@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.ballots.models import Ballot
 from api.cases import service as cases
 from api.cases.models import Case
-from api.changes import service as changes
+from api.changes import applying as changes
 from api.changes.models import ChangeRequest, ChangeStatus
 from api.changes.schemas import EmploymentChange
 from api.config import Settings

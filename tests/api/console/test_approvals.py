@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
-from api.changes import service as changes
+from api.changes import applying as changes
 from api.changes.models import ChangeRequest, ChangeStatus
 from api.changes.schemas import PersonalDetailsChange
 from api.config import Settings

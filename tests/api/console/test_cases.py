@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
 from api.cases.models import Case, CaseMessage, CaseStatus, Priority
-from api.changes import service as changes
+from api.changes import applying as changes
 from api.changes.schemas import PersonalDetailsChange
 from api.config import Settings
 from api.outbox.models import OutboundEmail

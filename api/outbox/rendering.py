@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from api.outbox.models import OutboundEmail
 from api.outbox.service import queue_email
 
-_TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
+_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "email"
 
 
 @dataclass(frozen=True)
