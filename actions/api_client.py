@@ -1,43 +1,22 @@
-"""The one client the actions use to reach the records API.
+"""The transport the actions use to reach the records API: async httpx, pooled per loop.
 
-Every call has a timeout. Failures arrive as named errors: `ApiUnavailable` when the API
-cannot be reached or failed on its side (the member is told honestly and the request is kept),
-`ApiRejected` when it refused the request (the `detail` is written for members; `status`
-says why: 401 not verified, 404 not found, 409 conflict, 422 invalid value, 423 locked).
+Every call has a timeout. Headers, answers and failures are `bot.records`'s:
+`RecordsApiUnavailable` when the API cannot be reached or failed on its side (the member is
+told honestly and the request is kept), `RecordsApiRefused` when it refused the request (the
+`detail` is written for members; `status` says why: 401 not verified, 404 not found, 409
+conflict, 422 invalid value, 423 locked).
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from actions.settings import get_settings
-
-
-class ApiError(Exception):
-    """Base for records API failures."""
-
-
-class ApiUnavailable(ApiError):
-    """The API could not be reached, timed out, or failed on its side."""
-
-
-@dataclass
-class ApiRejected(ApiError):
-    """The API answered with a 4xx: the request itself was refused."""
-
-    status: int
-    detail: str
-    field: str | None = None
-    body: dict[str, Any] | None = None
-
-    def __str__(self) -> str:
-        return f"{self.status}: {self.detail}"
-
+from bot.records import RecordsApiUnavailable, read_answer, service_headers
+from bot.settings import get_settings
 
 # One pooled client per event loop: an httpx client must not outlive the loop it was made on.
 # Keyed by the loop itself, weakly: a new loop often gets a closed one's id(), and a client
@@ -67,9 +46,8 @@ class RecordsApi:
 
     def __init__(self, *, member_token: str | None = None, channel: str = "rest") -> None:
         settings = get_settings()
-        token = member_token or settings.service_token
         self.channel = channel
-        self._headers = {"Authorization": f"Bearer {token}", "X-Memberdesk-Channel": channel}
+        self._headers = service_headers(member_token or settings.service_token, channel)
 
     @classmethod
     def as_service(cls, *, channel: str = "rest") -> RecordsApi:
@@ -85,22 +63,8 @@ class RecordsApi:
             )
         except httpx.HTTPError as exc:
             # Covers timeouts, refused connections and protocol errors, not only timeouts.
-            raise ApiUnavailable(f"{method} {path}: {exc.__class__.__name__}") from exc
-        if response.status_code >= 500:
-            raise ApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
-        try:
-            body = response.json() if response.content else {}
-        except ValueError as exc:
-            raise ApiUnavailable(f"{method} {path}: a reply that is not JSON") from exc
-        if 200 <= response.status_code < 300:
-            return body
-        detail = body.get("detail") if isinstance(body, dict) else None
-        raise ApiRejected(
-            status=response.status_code,
-            detail=detail if isinstance(detail, str) else "The request was refused.",
-            field=body.get("field") if isinstance(body, dict) else None,
-            body=body if isinstance(body, dict) else None,
-        )
+            raise RecordsApiUnavailable(f"{method} {path}: {exc.__class__.__name__}") from exc
+        return read_answer(method, path, response.status_code, response.content)
 
     async def get(self, path: str, **params: Any) -> Any:
         wanted = {k: v for k, v in params.items() if v is not None}

@@ -9,10 +9,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiRejected, RecordsApi
+from actions.api_client import RecordsApi
 from actions.base import MemberAction
 from actions.conversation import channel_of, member_api, verified_number
-from actions.payments import when
+from actions.formatting import when
+from bot.records import RecordsApiRefused
 
 
 def describe_ballot(ballot: dict[str, Any]) -> str:
@@ -142,7 +143,7 @@ class BallotPaperMissing(MemberAction):
                 paper = await api.post(
                     f"/members/{number}/ballots/{ballot['ballot_code']}/replacement-paper"
                 )
-            except ApiRejected as exc:
+            except RecordsApiRefused as exc:
                 if exc.status not in (409, 422):
                     raise
                 dispatcher.utter_message(text=exc.detail)

@@ -10,8 +10,8 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.api_client import ApiRejected, ApiUnavailable
 from actions.pending import ensure_replaying
+from bot.records import RecordsApiRefused, RecordsApiUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class MemberAction(Action, metaclass=ABCMeta):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        """Do the work; may raise ApiUnavailable / ApiRejected."""
+        """Do the work; may raise RecordsApiUnavailable / RecordsApiRefused."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -58,11 +58,11 @@ class MemberAction(Action, metaclass=ABCMeta):
         ensure_replaying()
         try:
             return await self.act(dispatcher, tracker, domain)
-        except ApiUnavailable as exc:
+        except RecordsApiUnavailable as exc:
             log.warning("%s: records API unavailable: %s", self.name(), exc)
             dispatcher.utter_message(text=API_DOWN)
             return await self.when_api_down(dispatcher, tracker, domain)
-        except ApiRejected as exc:
+        except RecordsApiRefused as exc:
             if exc.status == 401:
                 dispatcher.utter_message(text=SESSION_EXPIRED)
                 return forget_identity()
@@ -95,7 +95,7 @@ class MemberForm(FormValidationAction, metaclass=ABCMeta):
     ) -> list[EventType]:
         try:
             return await super().run(dispatcher, tracker, domain)
-        except ApiUnavailable:
+        except RecordsApiUnavailable:
             dispatcher.utter_message(text=API_DOWN)
             return [SlotSet("form_outcome", "api_down"), SlotSet("requested_slot", None)]
         except Exception:

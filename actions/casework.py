@@ -10,12 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import pending
-from actions.api_client import ApiUnavailable, RecordsApi
+from actions.api_client import RecordsApi
 from actions.base import MemberAction, MemberForm
 from actions.conversation import channel_of, member_api, verified_number
 from actions.escalation import case_request
-from actions.payments import when
-from actions.redaction import mask_card_numbers
+from actions.formatting import when
+from bot.records import RecordsApiUnavailable
+from bot.safety import mask_card_numbers
 
 DP_KINDS = (
     ("opt_out", ("marketing", "opt out", "unsubscribe", "stop sending", "newsletter", "emails")),
@@ -39,7 +40,7 @@ async def open_case(
     body = case_request(tracker, reason=summary, intent=intent, summary=summary, priority=priority)
     try:
         return await RecordsApi.as_service(channel=channel_of(tracker)).post("/cases", body)  # type: ignore[no-any-return]
-    except ApiUnavailable:
+    except RecordsApiUnavailable:
         pending.keep(method="POST", path="/cases", body=body, channel=body["channel"])
         dispatcher.utter_message(
             text="I can't reach the team's system right now, but I've saved this and it will "

@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.api_client import RecordsApi
-from actions.redaction import mask_card_numbers
+from bot.safety import mask_card_numbers
 
 # Slots worth handing to staff when a conversation is escalated (never identity factors).
 COLLECTED_SLOTS = (

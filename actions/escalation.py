@@ -4,6 +4,7 @@ quiet until staff hand the conversation back."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -12,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import pending
-from actions.api_client import ApiUnavailable, RecordsApi
+from actions.api_client import RecordsApi
 from actions.base import MemberAction
 from actions.conversation import (
     channel_of,
@@ -22,6 +23,7 @@ from actions.conversation import (
     verified_number,
 )
 from actions.goals import GOALS
+from bot.records import RecordsApiUnavailable
 
 FALLBACKS_BEFORE_ESCALATION = 2
 
@@ -90,7 +92,7 @@ async def escalate(
     body = case_request(tracker, reason=reason, intent=intent, summary=summary, priority=priority)
     try:
         case = await RecordsApi.as_service(channel=body["channel"]).post("/cases", body)
-    except ApiUnavailable:
+    except RecordsApiUnavailable:
         pending.keep(method="POST", path="/cases", body=body, channel=body["channel"])
         dispatcher.utter_message(
             text="I can't reach the team's system right now, but I've saved your request "
@@ -100,6 +102,28 @@ async def escalate(
         return [ConversationPaused()]
     dispatcher.utter_message(text=what_happens_next(case))
     return [ConversationPaused(), SlotSet("last_reference", case.get("reference"))]
+
+
+async def hand_over_if_form_gave_up(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    reason: str,
+    clearing: Sequence[EventType] = (),
+) -> list[EventType] | None:
+    """A case instead of the action, when the form before it gave up; None to carry on.
+
+    A form gives up after too many invalid answers, or when the API was down while it asked
+    (`form_outcome`, set by actions.base.MemberForm); the action after it then hands over with
+    what was collected, clearing `form_outcome` and the slots in `clearing`.
+    """
+    if not tracker.get_slot("form_outcome"):
+        return None
+    return [
+        SlotSet("form_outcome", None),
+        *clearing,
+        *await escalate(dispatcher, tracker, reason=reason),
+    ]
 
 
 def consecutive_fallbacks(tracker: Tracker) -> int:

@@ -11,10 +11,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiError, RecordsApi
+from actions.api_client import RecordsApi
 from actions.base import MemberAction, MemberForm
 from actions.conversation import channel_of
-from actions.redaction import mask_card_numbers
+from bot.records import RecordsApiError
+from bot.safety import mask_card_numbers
 
 NO_COMMENT = {"no", "nope", "no thanks", "no thank you", "nothing", "none", "n/a", "-", "nah"}
 
@@ -25,7 +26,7 @@ async def store_rating(tracker: Tracker) -> None:
     if rating is None:
         return
     comment = tracker.get_slot("rating_comment")
-    with contextlib.suppress(ApiError):
+    with contextlib.suppress(RecordsApiError):
         await RecordsApi.as_service(channel=channel_of(tracker)).post(
             "/ratings",
             {

@@ -7,11 +7,6 @@ member-scoped token that can read and write that one record, kept in a slot no m
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import time
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -20,10 +15,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.api_client import ApiRejected, RecordsApi
+from actions.api_client import RecordsApi
 from actions.base import MemberAction, MemberForm
 from actions.conversation import channel_of
+from actions.escalation import hand_over_if_form_gave_up
 from actions.goals import GOALS_BY_INTENT
+from bot.records import RecordsApiRefused
 
 MAX_FAILURES_PER_CONVERSATION = 3
 GENERIC_FAILURE = (
@@ -44,35 +41,6 @@ def verified_events(answer: dict[str, Any]) -> list[EventType]:
         SlotSet("date_of_birth", None),
         SlotSet("postcode", None),
     ]
-
-
-def signed_identity(metadata: dict[str, Any] | None, *, secret: str) -> str | None:
-    """The membership number a channel vouched for, if its signature and expiry hold.
-
-    Channels that verified a member themselves (the website's signed-in webchat, a linked
-    Telegram account) put `memberdesk_identity = {"payload": b64(json), "sig": hex}` in the
-    message metadata, signed with the shared channel secret. Anything else a client sends in
-    metadata is ignored: Rasa's REST channel passes client metadata straight through.
-    """
-    assertion = (metadata or {}).get("memberdesk_identity")
-    if not isinstance(assertion, dict):
-        return None
-    payload, signature = assertion.get("payload"), assertion.get("sig")
-    if not isinstance(payload, str) or not isinstance(signature, str):
-        return None
-    expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature):
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode()))
-    except ValueError:
-        return None
-    if not isinstance(claims, dict) or float(claims.get("exp", 0)) < time.time():
-        return None
-    number = claims.get("membership_number")
-    return (
-        number if isinstance(number, str) and parsing.membership_number(number) == number else None
-    )
 
 
 class StartIdentityCheck(MemberAction):
@@ -142,8 +110,10 @@ class VerifyIdentity(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if tracker.get_slot("form_outcome"):
-            return await self._hand_over(dispatcher, tracker)
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="identity check abandoned"
+        ):
+            return handed_over
         api = RecordsApi.as_service(channel=channel_of(tracker))
         try:
             answer = await api.post(
@@ -154,7 +124,7 @@ class VerifyIdentity(MemberAction):
                     "postcode": tracker.get_slot("postcode"),
                 },
             )
-        except ApiRejected as exc:
+        except RecordsApiRefused as exc:
             return self._failed(dispatcher, tracker, locked=exc.status == 423, detail=exc.detail)
         name = answer.get("first_name")
         dispatcher.utter_message(text=f"Thanks{', ' + name if name else ''}. You're verified.")
@@ -180,11 +150,3 @@ class VerifyIdentity(MemberAction):
             return [*clear, SlotSet("identity_status", "locked")]
         dispatcher.utter_message(text=GENERIC_FAILURE)
         return [*clear, SlotSet("identity_status", "failed")]
-
-    async def _hand_over(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> list[EventType]:
-        from actions.escalation import escalate
-
-        events = await escalate(dispatcher, tracker, reason="identity check abandoned")
-        return [SlotSet("form_outcome", None), *events]

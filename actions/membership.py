@@ -10,11 +10,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiRejected, RecordsApi
+from actions.api_client import RecordsApi
 from actions.base import MemberAction, MemberForm
+from actions.changes import apply_change
 from actions.conversation import channel_of, member_api, verified_number
-from actions.payments import money, when
-from actions.records import apply_change
+from actions.escalation import hand_over_if_form_gave_up
+from actions.formatting import money, when
+from bot.records import RecordsApiRefused
 
 # Reasons for leaving that a cheaper category may answer better than resigning.
 REDUCED_RATE_REASONS = (
@@ -84,7 +86,7 @@ class RejoinMembership(MemberAction):
             outcome = await member_api(tracker).post(
                 f"/members/{verified_number(tracker)}/membership/rejoin"
             )
-        except ApiRejected as exc:
+        except RecordsApiRefused as exc:
             if exc.status != 409:
                 raise
             dispatcher.utter_message(text=exc.detail)
@@ -121,13 +123,10 @@ class ConfirmCancel(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if tracker.get_slot("form_outcome"):
-            from actions.escalation import escalate
-
-            return [
-                SlotSet("form_outcome", None),
-                *await escalate(dispatcher, tracker, reason="resignation not completed"),
-            ]
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="resignation not completed"
+        ):
+            return handed_over
         reason = str(tracker.get_slot("cancel_reason") or "").lower()
         if any(word in reason for word in REDUCED_RATE_REASONS):
             rates = await member_api(tracker).get("/subscriptions/rates")

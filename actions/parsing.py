@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 _MONTHS = {
     name: number
@@ -125,3 +126,9 @@ def amount(text: str) -> Decimal | None:
         return Decimal(raw.replace(",", ".")).quantize(Decimal("0.01"))
     except InvalidOperation:
         return None
+
+
+def tidy_text(value: Any, *, max_length: int) -> str | None:
+    """What the member typed with its spacing tidied, if it is not empty and not too long."""
+    text = " ".join(str(value or "").split())
+    return text if 0 < len(text) <= max_length else None

@@ -17,10 +17,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.api_client import ApiRejected
 from actions.base import MemberAction, MemberForm
+from actions.changes import apply_change
 from actions.conversation import member_api, verified_number
-from actions.records import apply_change
+from actions.escalation import escalate, hand_over_if_form_gave_up
+from actions.formatting import money, when
+from bot.records import RecordsApiRefused
 
 CIRCUMSTANCES = {
     "retire": "retirement",
@@ -41,14 +43,6 @@ CIRCUMSTANCES = {
     "study": "student",
     "university": "student",
 }
-
-
-def money(value: Any) -> str:
-    return f"£{Decimal(str(value)):,.2f}"
-
-
-def when(value: str | None) -> str:
-    return date.fromisoformat(value).strftime("%-d %B %Y") if value else "not scheduled"
 
 
 def _member_path(tracker: Tracker, suffix: str) -> str:
@@ -89,7 +83,7 @@ class PaymentFailed(MemberAction):
         api = member_api(tracker)
         try:
             failed = await api.get(_member_path(tracker, "/collections/last-failed"))
-        except ApiRejected as exc:
+        except RecordsApiRefused as exc:
             if exc.status != 404:
                 raise
             dispatcher.utter_message(
@@ -197,14 +191,10 @@ class SubmitPaymentMethod(MemberAction):
     ) -> list[EventType]:
         choice = tracker.get_slot("payment_method_choice")
         events: list[EventType] = [SlotSet("payment_method_choice", None)]
-        if tracker.get_slot("form_outcome"):
-            from actions.escalation import escalate
-
-            return [
-                SlotSet("form_outcome", None),
-                *events,
-                *await escalate(dispatcher, tracker, reason="payment method not completed"),
-            ]
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="payment method not completed", clearing=events
+        ):
+            return handed_over
         if choice == "payroll":
             outcome = await apply_change(
                 dispatcher,
@@ -271,16 +261,10 @@ class SubmitCircumstances(MemberAction):
             SlotSet("circumstance", None),
             SlotSet("circumstance_date", None),
         ]
-        if tracker.get_slot("form_outcome"):
-            from actions.escalation import escalate
-
-            return [
-                SlotSet("form_outcome", None),
-                *events,
-                *await escalate(
-                    dispatcher, tracker, reason="change of circumstances not completed"
-                ),
-            ]
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="change of circumstances not completed", clearing=events
+        ):
+            return handed_over
         outcome = await apply_change(
             dispatcher,
             tracker,
@@ -365,14 +349,10 @@ class SubmitRefund(MemberAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         events: list[EventType] = [SlotSet("refund_payment", None), SlotSet("refund_reason", None)]
-        if tracker.get_slot("form_outcome"):
-            from actions.escalation import escalate
-
-            return [
-                SlotSet("form_outcome", None),
-                *events,
-                *await escalate(dispatcher, tracker, reason="refund request not completed"),
-            ]
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="refund request not completed", clearing=events
+        ):
+            return handed_over
         which = str(tracker.get_slot("refund_payment") or "")
         body: dict[str, Any] = {"reason": tracker.get_slot("refund_reason")}
         if on := parsing.parse_date(which):
@@ -422,14 +402,10 @@ class ExplainCharge(MemberAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         events: list[EventType] = [SlotSet("charge_details", None)]
-        if tracker.get_slot("form_outcome"):
-            from actions.escalation import escalate
-
-            return [
-                SlotSet("form_outcome", None),
-                *events,
-                *await escalate(dispatcher, tracker, reason="unrecognised charge"),
-            ]
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="unrecognised charge", clearing=events
+        ):
+            return handed_over
         text = str(tracker.get_slot("charge_details") or "")
         on, paid = parsing.parse_date(text), parsing.amount(text)
         found = await member_api(tracker).get(
@@ -445,8 +421,6 @@ class ExplainCharge(MemberAction):
             ]
             dispatcher.utter_message(text="\n".join(lines))
             return events
-        from actions.escalation import escalate
-
         dispatcher.utter_message(
             text="I can't match that to any payment we've taken. Our "
             "payments team will look into it for you."

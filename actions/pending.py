@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from actions.api_client import ApiRejected, ApiUnavailable, RecordsApi
-from actions.settings import get_settings
+from actions.api_client import RecordsApi
+from bot.records import RecordsApiRefused, RecordsApiUnavailable
+from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 REPLAY_EVERY_SECONDS = 30
@@ -67,14 +68,14 @@ async def replay_once() -> int:
         try:
             await api.request(item["method"], item["path"], json=json.loads(item["body"]))
             outcome = "done"
-        except ApiUnavailable:
+        except RecordsApiUnavailable:
             with _connect() as conn:
                 conn.execute(
                     "UPDATE pending_requests SET attempts = attempts + 1 WHERE id = ?",
                     (item["id"],),
                 )
             break  # still down: keep the order, try again later
-        except ApiRejected as exc:
+        except RecordsApiRefused as exc:
             # Refused on its merits (e.g. the value became invalid): recorded, not retried.
             outcome = f"refused: {exc.status} {exc.detail}"[:300]
             log.warning("pending request %s refused: %s", item["id"], outcome)

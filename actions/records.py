@@ -1,4 +1,6 @@
-"""Changes to a member's record: address, contact details, employment, personal details."""
+"""Changes to a member's record: address, contact details, employment.
+
+Corrections to a name, title or date of birth are in actions.personal_details."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from rasa_sdk.types import DomainDict
 
 from actions import parsing
 from actions.base import MemberAction, MemberForm
+from actions.changes import apply_change
 from actions.conversation import member_api, verified_number
-from actions.pending import keep
+from actions.escalation import hand_over_if_form_gave_up
 
 SKIP_WORDS = {"skip", "same", "no change", "unchanged", "n/a", "na", "none", "no"}
 ADDRESS_SLOTS = ("new_address_line1", "new_town", "new_postcode")
@@ -21,36 +24,6 @@ EMPLOYMENT_SLOTS = ("new_employer", "new_workplace", "new_job_title", "new_grade
 
 def _clear(*names: str) -> list[EventType]:
     return [SlotSet(name, None) for name in names]
-
-
-def _text(value: Any, *, max_length: int) -> str | None:
-    text = " ".join(str(value or "").split())
-    return text if 0 < len(text) <= max_length else None
-
-
-async def apply_change(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    *,
-    method: str,
-    path: str,
-    body: dict[str, Any],
-    done: str,
-) -> dict[str, Any] | None:
-    """Send a change to the API as the member; keep it for replay if the API is down."""
-    from actions.api_client import ApiUnavailable
-
-    api = member_api(tracker)
-    try:
-        return await api.request(method, path, json=body)  # type: ignore[no-any-return]
-    except ApiUnavailable:
-        body = {**body, "identity_level": tracker.get_slot("identity_level") or "identity_checked"}
-        keep(method=method, path=path, body=body, channel=api.channel)
-        dispatcher.utter_message(
-            text=f"Our records system isn't answering right now. I've saved your request and "
-            f"it will be applied as soon as it's back: {done}. Nothing is lost."
-        )
-        return None
 
 
 # --- address -------------------------------------------------------------------------------
@@ -63,7 +36,7 @@ class ValidateAddressForm(MemberForm):
     async def validate_new_address_line1(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        line = _text(value, max_length=200)
+        line = parsing.tidy_text(value, max_length=200)
         if not line or not any(ch.isalpha() for ch in line):
             return self.invalid(
                 dispatcher,
@@ -80,7 +53,7 @@ class ValidateAddressForm(MemberForm):
     async def validate_new_town(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        town = _text(value, max_length=100)
+        town = parsing.tidy_text(value, max_length=100)
         if not town or not any(ch.isalpha() for ch in town):
             return self.invalid(dispatcher, tracker, "new_town", "Which town or city is that in?")
         return self.valid(new_town=town)
@@ -106,13 +79,10 @@ class ConfirmAddress(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if tracker.get_slot("form_outcome"):
-            from actions.escalation import escalate
-
-            return [
-                SlotSet("form_outcome", None),
-                *await escalate(dispatcher, tracker, reason="address change not completed"),
-            ]
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="address change not completed"
+        ):
+            return handed_over
         line1, town, code = (tracker.get_slot(s) for s in ADDRESS_SLOTS)
         dispatcher.utter_message(
             text=(
@@ -181,13 +151,10 @@ class ConfirmContact(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if tracker.get_slot("form_outcome"):
-            from actions.escalation import escalate
-
-            return [
-                SlotSet("form_outcome", None),
-                *await escalate(dispatcher, tracker, reason="contact change not completed"),
-            ]
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="contact change not completed"
+        ):
+            return handed_over
         kind = "email address" if tracker.get_slot("new_email") else "phone number"
         dispatcher.utter_message(
             text=f"Your new {kind} would be {tracker.get_slot('new_contact')}. Shall I update it?",
@@ -250,7 +217,7 @@ class ValidateEmploymentForm(MemberForm):
     async def validate_new_employer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        typed = _text(value, max_length=200)
+        typed = parsing.tidy_text(value, max_length=200)
         if not typed:
             return self.invalid(dispatcher, tracker, "new_employer", "Who is your employer?")
         match = await member_api(tracker).get("/employers/match", employer=typed)
@@ -275,7 +242,7 @@ class ValidateEmploymentForm(MemberForm):
     async def validate_new_workplace(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        typed = _text(value, max_length=200)
+        typed = parsing.tidy_text(value, max_length=200)
         employer = tracker.get_slot("new_employer")
         if not typed:
             return self.invalid(dispatcher, tracker, "new_workplace", "Which workplace is it?")
@@ -301,7 +268,7 @@ class ValidateEmploymentForm(MemberForm):
     async def validate_new_job_title(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = _text(value, max_length=100)
+        text = parsing.tidy_text(value, max_length=100)
         if not text:
             return self.invalid(dispatcher, tracker, "new_job_title", "What's your job title?")
         return self.valid(new_job_title="-" if text.lower() in SKIP_WORDS else text)
@@ -309,7 +276,7 @@ class ValidateEmploymentForm(MemberForm):
     async def validate_new_grade(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = _text(value, max_length=50)
+        text = parsing.tidy_text(value, max_length=50)
         if not text:
             return self.invalid(dispatcher, tracker, "new_grade", "What's your grade or band?")
         return self.valid(new_grade="-" if text.lower() in SKIP_WORDS else text)
@@ -322,13 +289,10 @@ class ConfirmEmployment(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if tracker.get_slot("form_outcome"):
-            from actions.escalation import escalate
-
-            return [
-                SlotSet("form_outcome", None),
-                *await escalate(dispatcher, tracker, reason="employment change not completed"),
-            ]
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="employment change not completed"
+        ):
+            return handed_over
         employer, workplace, title, grade = (tracker.get_slot(s) for s in EMPLOYMENT_SLOTS)
         extra = "".join(
             f"\n{label}: {v}"
@@ -374,122 +338,3 @@ class SubmitEmployment(MemberAction):
             )
             return [*_clear(*EMPLOYMENT_SLOTS), SlotSet("last_reference", outcome["reference"])]
         return list(_clear(*EMPLOYMENT_SLOTS))
-
-
-# --- name, title, date of birth ------------------------------------------------------------
-
-DETAIL_KINDS = {
-    "name": "name",
-    "surname": "name",
-    "first name": "name",
-    "title": "title",
-    "date of birth": "date_of_birth",
-    "dob": "date_of_birth",
-    "birthday": "date_of_birth",
-}
-TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Rev", "Sir", "Dame", "Lord", "Lady")
-
-
-class ValidatePersonalDetailsForm(MemberForm):
-    def name(self) -> str:
-        return "validate_personal_details_form"
-
-    async def validate_detail_kind(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        text = str(value or "").lower()
-        for word, kind in sorted(DETAIL_KINDS.items(), key=lambda kv: -len(kv[0])):
-            if word in text:
-                return self.valid(detail_kind=kind)
-        return self.invalid(
-            dispatcher, tracker, "detail_kind", "Is it your name, your title or your date of birth?"
-        )
-
-    async def validate_new_detail_value(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        kind = tracker.get_slot("detail_kind")
-        text = _text(value, max_length=200) or ""
-        if kind == "date_of_birth":
-            born = parsing.parse_date(text)
-            if not born:
-                return self.invalid(
-                    dispatcher,
-                    tracker,
-                    "new_detail_value",
-                    "I couldn't read that as a date. Try it like 14/03/1985.",
-                )
-            return self.valid(new_detail_value=born.isoformat())
-        if kind == "title":
-            title = next((t for t in TITLES if t.lower() == text.strip(". ").lower()), None)
-            if not title:
-                return self.invalid(
-                    dispatcher,
-                    tracker,
-                    "new_detail_value",
-                    f"Which title? For example {', '.join(TITLES[:6])}.",
-                )
-            return self.valid(new_detail_value=title)
-        words = text.split()
-        if not 1 <= len(words) <= 5 or not all(
-            w.replace("-", "").replace("'", "").isalpha() for w in words
-        ):
-            return self.invalid(
-                dispatcher,
-                tracker,
-                "new_detail_value",
-                "Please type the name as it should appear, for example "
-                "'Priya Shah' or just the new surname.",
-            )
-        return self.valid(new_detail_value=text)
-
-
-class SubmitPersonalDetails(MemberAction):
-    def name(self) -> str:
-        return "action_submit_personal_details"
-
-    async def act(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        if tracker.get_slot("form_outcome"):
-            from actions.escalation import escalate
-
-            return [
-                SlotSet("form_outcome", None),
-                *await escalate(dispatcher, tracker, reason="personal details not completed"),
-            ]
-        kind, value = tracker.get_slot("detail_kind"), tracker.get_slot("new_detail_value")
-        body: dict[str, Any]
-        if kind == "date_of_birth":
-            body = {"date_of_birth": value}
-        elif kind == "title":
-            body = {"title": value}
-        else:
-            words = str(value).split()
-            body = (
-                {"last_name": words[-1]}
-                if len(words) == 1
-                else {"first_name": " ".join(words[:-1]), "last_name": words[-1]}
-            )
-        outcome = await apply_change(
-            dispatcher,
-            tracker,
-            method="POST",
-            path=f"/members/{verified_number(tracker)}/personal-details",
-            body=body,
-            done="your correction",
-        )
-        events = list(_clear("detail_kind", "new_detail_value"))
-        if outcome:
-            evidence = (
-                " Our records team may ask for a document showing your date of birth."
-                if kind == "date_of_birth"
-                else ""
-            )
-            dispatcher.utter_message(
-                text=f"Thanks. Corrections to names and dates of birth are checked by our records "
-                f"team before they're applied, so I've sent it to them.{evidence} "
-                f"Your reference is {outcome['reference']}."
-            )
-            events.append(SlotSet("last_reference", outcome["reference"]))
-        return events

@@ -7,11 +7,13 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api_client import ApiError, RecordsApi
+from actions.api_client import RecordsApi
 from actions.base import MemberAction
 from actions.conversation import channel_of
-from actions.identity import signed_identity, verified_events
-from actions.settings import get_settings
+from actions.identity import verified_events
+from bot.identity import signed_identity
+from bot.records import RecordsApiError
+from bot.settings import get_settings
 
 
 class SessionStart(MemberAction):
@@ -30,7 +32,7 @@ class SessionStart(MemberAction):
                     "/identity/signed-in", {"membership_number": number}
                 )
                 events += verified_events(answer)
-            except ApiError:
+            except RecordsApiError:
                 # Not fatal: the member is asked the identity questions instead.
                 pass
         return [*events, ActionExecuted("action_listen")]

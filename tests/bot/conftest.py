@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.settings import get_settings
+from bot.settings import get_settings
 from tests.bot.servers import Assistant, RecordsApi, action_server_env, assistant, records_api
 
 

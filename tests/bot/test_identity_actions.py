@@ -12,7 +12,8 @@ import time
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.identity import ValidateIdentityForm, VerifyIdentity, signed_identity
+from actions.identity import ValidateIdentityForm, VerifyIdentity
+from bot.identity import signed_identity
 from tests.bot.servers import SECRET_KEY, RecordsApi
 from tests.bot.trackers import PRIYA, run, slots_set, texts, tracker
 

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
+from actions.personal_details import SubmitPersonalDetails
 from actions.records import (
     SubmitAddress,
     SubmitContact,
     SubmitEmployment,
-    SubmitPersonalDetails,
     ValidateContactForm,
     ValidateEmploymentForm,
 )
@@ -123,7 +123,7 @@ def test_an_api_outage_keeps_the_change_and_says_so(
     actions_env: RecordsApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from actions import pending
-    from actions.settings import get_settings
+    from bot.settings import get_settings
 
     slots = {**verified_slots(actions_env, "1000004"), "new_address_line1": "1 Lost Lane",
              "new_town": "Bristol", "new_postcode": "BS2 0AA"}

@@ -1,46 +1,28 @@
-"""The records API calls a channel makes itself: one-time codes for linking an account, and
-the live hand-off to staff (`HandoffApi`, used by channels.handoff).
+"""The records API calls a chat channel makes itself: one-time codes for linking an account,
+and the live hand-off to staff (`HandoffApi`, used by the channels' hand-off gate).
 
-Only this module speaks HTTP to the API. Failures arrive as named errors:
-`RecordsApiUnavailable` when the API could not be reached or failed on its side,
-`RecordsApiRefused` when it answered 4xx (`status` says why: 401 wrong or expired code,
-404 no such member, 409 no email on record, 422 invalid value, 429 too many codes; for the
-hand-off, 409 when the conversation is no longer with a person).
+Answers are read and failures named by `bot.records`: `RecordsApiUnavailable` when the API
+could not be reached or failed on its side, `RecordsApiRefused` when it answered 4xx (401 wrong
+or expired code, 404 no such member, 409 no email on record, 422 invalid value, 429 too many
+codes; for the hand-off, 409 when the conversation is no longer with a person).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-import httpx
 from yarl import URL
 
-from channels.settings import ChannelSettings
+from bot.records import RecordsApiUnavailable, read_object, service_headers
+from bot.settings import BotSettings
 
 LINK_TELEGRAM = "link_telegram"
 _MEMBERSHIP_NUMBER = re.compile(r"^\d{7}$")
-
-
-class RecordsApiError(Exception):
-    """Base for records API failures."""
-
-
-class RecordsApiUnavailable(RecordsApiError):
-    """The API could not be reached, timed out, or failed on its side."""
-
-
-class RecordsApiRefused(RecordsApiError):
-    """The API refused the request (4xx)."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -48,34 +30,6 @@ class CodeSent:
     """Where the code went, partly hidden (e.g. 'p***@example.org')."""
 
     sent_to: str
-
-
-def service_headers(settings: ChannelSettings, channel: str) -> dict[str, str]:
-    """The headers a channel's service presents to the records API."""
-    return {
-        "Authorization": f"Bearer {settings.service_token}",
-        "X-Memberdesk-Channel": channel,
-    }
-
-
-def answer_of(method: str, path: str, response: httpx.Response) -> dict[str, Any]:
-    """The API's JSON answer, or the named error for a failure or a refusal."""
-    return answer_from(method, path, response.status_code, response.content)
-
-
-def answer_from(method: str, path: str, status: int, body: bytes) -> dict[str, Any]:
-    """`answer_of` for a status and a body read by any HTTP client."""
-    if status >= 500:
-        raise RecordsApiUnavailable(f"{method} {path}: HTTP {status}")
-    if not 200 <= status < 300:
-        raise RecordsApiRefused(status)
-    try:
-        answer = json.loads(body)
-    except ValueError as exc:
-        raise RecordsApiUnavailable(f"{method} {path}: a reply that is not JSON") from exc
-    if not isinstance(answer, dict):
-        raise RecordsApiUnavailable(f"{method} {path}: an unexpected reply")
-    return answer
 
 
 class ServiceApiClient:
@@ -86,7 +40,7 @@ class ServiceApiClient:
     spent about four times the CPU per call there (docs/benchmarks.md).
     """
 
-    def __init__(self, settings: ChannelSettings, *, channel: str) -> None:
+    def __init__(self, settings: BotSettings, *, channel: str) -> None:
         self._settings = settings
         self._channel = channel
         self._client: aiohttp.ClientSession | None = None
@@ -96,7 +50,7 @@ class ServiceApiClient:
         if self._client is None or self._client.closed:
             self._client = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self._settings.api_timeout),
-                headers=service_headers(self._settings, self._channel),
+                headers=service_headers(self._settings.service_token, self._channel),
                 raise_for_status=False,
             )
         return self._client
@@ -119,7 +73,7 @@ class ServiceApiClient:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             # Timeouts, refused connections and protocol errors alike.
             raise RecordsApiUnavailable(f"{method} {path}: {exc.__class__.__name__}") from exc
-        return answer_from(method, path, status, content)
+        return read_object(method, path, status, content)
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", path, body)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from actions import redaction
-from channels.safety import (
+from bot import safety as redaction
+from bot.safety import (
     CARD_MASK,
     CARD_NUMBER_NOTICE,
     EMPTY_NOTICE,

@@ -1,7 +1,7 @@
 """The records API calls email triage makes: preview a route, record an email.
 
-Failures arrive as the channels' named errors (channels.records_api): `RecordsApiUnavailable`
-when the API could not be reached or failed on its side (the email waits and is tried again),
+Answers are read and failures named by `bot.records`: `RecordsApiUnavailable` when the API
+could not be reached or failed on its side (the email waits and is tried again),
 `RecordsApiRefused` when it refused the request.
 """
 
@@ -11,24 +11,24 @@ from typing import Any
 
 import httpx
 
-from channels.records_api import RecordsApiUnavailable, answer_of, service_headers
-from channels.settings import ChannelSettings
+from bot.records import RecordsApiUnavailable, read_object, service_headers
+from bot.settings import BotSettings
 
 
 class EmailRecords:
     """The records API as the email channel's service sees it (one client per process).
 
-    Synchronous, unlike `ServiceApiClient`: the poller handles one email at a time with no
-    event loop, so it shares that client's headers and reading of answers rather than its
-    async transport.
+    Synchronous, unlike the chat channels' `bot.channel_api`: the poller handles one email at
+    a time with no event loop, so it shares their headers and reading of answers rather than
+    their async transport.
     """
 
-    def __init__(self, settings: ChannelSettings, *, timeout: float | None = None) -> None:
+    def __init__(self, settings: BotSettings, *, timeout: float | None = None) -> None:
         self._client = httpx.Client(
             base_url=f"{settings.api_url}/api/v1",
             # Nobody is waiting on an email the way a chat member waits: allow a slow API.
             timeout=httpx.Timeout(timeout or max(settings.api_timeout, 15.0)),
-            headers=service_headers(settings, "email"),
+            headers=service_headers(settings.service_token, "email"),
         )
 
     def close(self) -> None:
@@ -39,7 +39,7 @@ class EmailRecords:
             response = self._client.post(path, json=body)
         except httpx.HTTPError as exc:
             raise RecordsApiUnavailable(f"POST {path}: {exc.__class__.__name__}") from exc
-        return answer_of("POST", path, response)
+        return read_object("POST", path, response.status_code, response.content)
 
     def preview(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Where the email would go, without recording it."""

@@ -1,0 +1,133 @@
+"""Corrections to a member's name, title or date of birth.
+
+The API holds these for the records team to check before they are applied (a date of birth
+may need a document), so the member is told that rather than "done".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import parsing
+from actions.base import MemberAction, MemberForm
+from actions.changes import apply_change
+from actions.conversation import verified_number
+from actions.escalation import hand_over_if_form_gave_up
+
+DETAIL_KINDS = {
+    "name": "name",
+    "surname": "name",
+    "first name": "name",
+    "title": "title",
+    "date of birth": "date_of_birth",
+    "dob": "date_of_birth",
+    "birthday": "date_of_birth",
+}
+TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Rev", "Sir", "Dame", "Lord", "Lady")
+
+
+class ValidatePersonalDetailsForm(MemberForm):
+    def name(self) -> str:
+        return "validate_personal_details_form"
+
+    async def validate_detail_kind(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").lower()
+        for word, kind in sorted(DETAIL_KINDS.items(), key=lambda kv: -len(kv[0])):
+            if word in text:
+                return self.valid(detail_kind=kind)
+        return self.invalid(
+            dispatcher, tracker, "detail_kind", "Is it your name, your title or your date of birth?"
+        )
+
+    async def validate_new_detail_value(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        kind = tracker.get_slot("detail_kind")
+        text = parsing.tidy_text(value, max_length=200) or ""
+        if kind == "date_of_birth":
+            born = parsing.parse_date(text)
+            if not born:
+                return self.invalid(
+                    dispatcher,
+                    tracker,
+                    "new_detail_value",
+                    "I couldn't read that as a date. Try it like 14/03/1985.",
+                )
+            return self.valid(new_detail_value=born.isoformat())
+        if kind == "title":
+            title = next((t for t in TITLES if t.lower() == text.strip(". ").lower()), None)
+            if not title:
+                return self.invalid(
+                    dispatcher,
+                    tracker,
+                    "new_detail_value",
+                    f"Which title? For example {', '.join(TITLES[:6])}.",
+                )
+            return self.valid(new_detail_value=title)
+        words = text.split()
+        if not 1 <= len(words) <= 5 or not all(
+            w.replace("-", "").replace("'", "").isalpha() for w in words
+        ):
+            return self.invalid(
+                dispatcher,
+                tracker,
+                "new_detail_value",
+                "Please type the name as it should appear, for example "
+                "'Priya Shah' or just the new surname.",
+            )
+        return self.valid(new_detail_value=text)
+
+
+class SubmitPersonalDetails(MemberAction):
+    def name(self) -> str:
+        return "action_submit_personal_details"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if handed_over := await hand_over_if_form_gave_up(
+            dispatcher, tracker, reason="personal details not completed"
+        ):
+            return handed_over
+        kind, value = tracker.get_slot("detail_kind"), tracker.get_slot("new_detail_value")
+        body: dict[str, Any]
+        if kind == "date_of_birth":
+            body = {"date_of_birth": value}
+        elif kind == "title":
+            body = {"title": value}
+        else:
+            words = str(value).split()
+            body = (
+                {"last_name": words[-1]}
+                if len(words) == 1
+                else {"first_name": " ".join(words[:-1]), "last_name": words[-1]}
+            )
+        outcome = await apply_change(
+            dispatcher,
+            tracker,
+            method="POST",
+            path=f"/members/{verified_number(tracker)}/personal-details",
+            body=body,
+            done="your correction",
+        )
+        events: list[EventType] = [SlotSet("detail_kind", None), SlotSet("new_detail_value", None)]
+        if outcome:
+            evidence = (
+                " Our records team may ask for a document showing your date of birth."
+                if kind == "date_of_birth"
+                else ""
+            )
+            dispatcher.utter_message(
+                text=f"Thanks. Corrections to names and dates of birth are checked by our records "
+                f"team before they're applied, so I've sent it to them.{evidence} "
+                f"Your reference is {outcome['reference']}."
+            )
+            events.append(SlotSet("last_reference", outcome["reference"]))
+        return events
