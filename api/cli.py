@@ -369,20 +369,20 @@ def telegram_group() -> None:
 @click.option("--drop-pending-updates", is_flag=True, help="Discard updates not yet delivered.")
 def telegram_set_webhook(url: str, drop_pending_updates: bool) -> None:
     """Register URL (https) with Telegram, with the webhook secret."""
-    run_in_bot("channels.telegram_cli", "set-webhook", url,
+    run_in_bot("channels.telegram.cli", "set-webhook", url,
                *(["--drop-pending-updates"] if drop_pending_updates else []))
 
 
 @telegram_group.command("webhook-info")
 def telegram_webhook_info() -> None:
     """What Telegram has registered, and its last delivery error."""
-    run_in_bot("channels.telegram_cli", "webhook-info")
+    run_in_bot("channels.telegram.cli", "webhook-info")
 
 
 @telegram_group.command("delete-webhook")
 def telegram_delete_webhook() -> None:
     """Stop Telegram delivering updates."""
-    run_in_bot("channels.telegram_cli", "delete-webhook")
+    run_in_bot("channels.telegram.cli", "delete-webhook")
 
 
 def main() -> None:

@@ -39,13 +39,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from channels.email.__main__ import record_triaged  # noqa: E402
+from bot.email_records import EmailRecords  # noqa: E402
+from bot.settings import BotSettings  # noqa: E402
 from channels.email.classifier import NluClassifier  # noqa: E402
 from channels.email.imap import MailboxPoller  # noqa: E402
-from channels.email.records import EmailRecords  # noqa: E402
+from channels.email.intake import record_triaged  # noqa: E402
 from channels.email.settings import MailboxSettings  # noqa: E402
 from channels.email.triage import triage_many  # noqa: E402
-from channels.settings import ChannelSettings  # noqa: E402
 
 HELDOUT = ROOT / "tests/nlu/emails-heldout"
 CORPUS = ROOT / "tests/bot/email/corpus"
@@ -149,7 +149,7 @@ def ingest_throughput(emails: list[bytes], classifier: NluClassifier) -> dict[st
     from tests.bot.servers import SECRET_KEY, SERVICE_TOKEN, records_api
 
     with tempfile.TemporaryDirectory() as folder, records_api(Path(folder)) as api:
-        records = EmailRecords(ChannelSettings(environment="test", api_url=api.url,
+        records = EmailRecords(BotSettings(environment="test", api_url=api.url,
                                                service_token=SERVICE_TOKEN, api_timeout=30,
                                                channel_secret=SECRET_KEY))
         outcomes: Counter[str] = Counter()
@@ -179,7 +179,7 @@ def poll_throughput(emails: list[bytes], classifier: NluClassifier) -> dict[str,
     with tempfile.TemporaryDirectory() as folder, records_api(Path(folder)) as api, \
             dovecot(Path(folder) / "dovecot") as mailbox:
         mailbox.deliver(*emails)
-        records = EmailRecords(ChannelSettings(environment="test", api_url=api.url,
+        records = EmailRecords(BotSettings(environment="test", api_url=api.url,
                                                service_token=SERVICE_TOKEN, api_timeout=30,
                                                channel_secret=SECRET_KEY))
         settings = MailboxSettings(host=mailbox.host, port=mailbox.port, user=mailbox.user,

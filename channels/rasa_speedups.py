@@ -19,8 +19,8 @@ pieces of repeated work whose result never changes:
 
 All three replace a method of a class Rasa already imported; `install()` does so once, only on the
 Rasa release whose code they were written against, and leaves any other release alone (with a
-log line) rather than guess. Every member channel builds a `channels.handoff.LiveHandoff` when
-Rasa starts it, and that installs them, so they are in place before Rasa handles a message.
+log line) rather than guess. Every member channel calls `install()` when Rasa builds its
+blueprint, as the server starts, so they are in place before Rasa handles a message.
 """
 
 from __future__ import annotations

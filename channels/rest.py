@@ -2,7 +2,7 @@
 
 Integrations, the load benchmark and the tests talk to the assistant through
 `POST /webhooks/rest/webhook`. Whatever arrives there is cleaned, has card numbers masked and
-is cut at 5,000 characters (channels.safety) before Rasa sees it, so a card number typed into
+is cut at 5,000 characters (bot.safety) before Rasa sees it, so a card number typed into
 an integration never reaches the tracker store, the logs or a transcript. The replies start
 with the same notices the webchat and Telegram give.
 
@@ -34,18 +34,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-from channels.handoff import Gate, LiveHandoff
-from channels.safety import check_message
-from channels.settings import channel_settings
+from bot.safety import check_message
+from bot.settings import read_settings
+from channels import rasa_speedups
+from channels.handoff.gate import Gate, LiveHandoff, passed_on_notice
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "rest"
-
-
-def passed_on_notice(gate: Gate) -> str:
-    """The reply to a message that went to staff rather than to the assistant."""
-    return f"Your message has been passed to {gate.passed_to}."
 
 
 class CheckedRestInput(RestInput):
@@ -55,8 +51,11 @@ class CheckedRestInput(RestInput):
         self, on_new_message: Callable[[UserMessage], Awaitable[None]]
     ) -> Blueprint:
         """GET / for health, POST /webhook for a message (as Rasa's own REST channel)."""
+        # Rasa builds a channel's blueprint once, as it starts serving: Rasa's own hot paths
+        # are fixed before the first message.
+        rasa_speedups.install()
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
-        handoff = LiveHandoff(channel_settings(), CHANNEL_NAME)
+        handoff = LiveHandoff(read_settings(), CHANNEL_NAME)
 
         @webhook.listener("after_server_stop")
         async def close(*_: Any) -> None:
@@ -83,7 +82,7 @@ class CheckedRestInput(RestInput):
             async def handled_and_counted(message: UserMessage) -> None:
                 await on_new_message(message)
                 if gate.api_reachable:
-                    handoff.count_turn_soon(sender_id, agent)
+                    handoff.turns.count_turn_soon(sender_id, agent)
 
             if gate.to_assistant and bool_arg(request, "stream", default=False):
                 return response.stream(

@@ -13,38 +13,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from bot.email_records import EmailRecords
+from bot.records import RecordsApiError, RecordsApiRefused
+from bot.settings import UnsafeSettings, read_settings
 from channels.email.classifier import ModelMissing, NluClassifier
-from channels.email.imap import MailboxPoller, MailboxUnavailable
-from channels.email.records import EmailRecords
+from channels.email.imap import MailboxUnavailable
+from channels.email.intake import ingest_raw, mailbox_poller
 from channels.email.settings import MailboxNotConfigured, mailbox_settings
-from channels.email.triage import Classifier, Triage, triage, triage_many
-from channels.records_api import RecordsApiError, RecordsApiRefused
-from channels.settings import UnsafeChannelSettings, channel_settings
+from channels.email.triage import Classifier, triage
 
 log = logging.getLogger("memberdesk.email")
-
-
-def ingest_raw(raw: bytes, *, classifier: Classifier, records: EmailRecords) -> dict[str, Any]:
-    """Triage one email and record it; the API's outcome, with what the poller needs."""
-    return record_triaged(triage(raw, classifier=classifier), records=records)
-
-
-def record_triaged(triaged: Triage, *, records: EmailRecords) -> dict[str, Any]:
-    """Record a triaged email: the API's outcome, with what the poller needs."""
-    outcome = records.record(triaged.api_payload())
-    return {
-        "message_id": triaged.parsed.message_id,
-        "intent": triaged.classification.intent if triaged.classification else None,
-        "confidence": triaged.classification.confidence if triaged.classification else None,
-        **outcome,
-        "card_number_removed": triaged.card_number_removed,
-    }
 
 
 def _print(results: list[dict[str, Any]]) -> None:
@@ -93,13 +76,7 @@ def _poll(once: bool, classifier: Classifier, records: EmailRecords) -> int:
     except MailboxNotConfigured as exc:
         print(f"email poll: {exc}", file=sys.stderr)
         return 1
-    delete = os.environ.get("MEMBERDESK_IMAP_DELETE_CARD_NUMBERS", "1") != "0"
-    poller = MailboxPoller(
-        settings,
-        triage_chunk=lambda raws: triage_many(raws, classifier=classifier),
-        record=lambda triaged: record_triaged(triaged, records=records),
-        delete_card_numbers=delete,
-    )
+    poller = mailbox_poller(settings, classifier=classifier, records=records)
     if once:
         try:
             report = poller.poll_once()
@@ -142,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"email poll: {exc}", file=sys.stderr)
             return 1
     try:
-        records = EmailRecords(channel_settings())
-    except UnsafeChannelSettings as exc:
+        records = EmailRecords(read_settings())
+    except UnsafeSettings as exc:
         print(f"email: {exc}", file=sys.stderr)
         return 1
     try:

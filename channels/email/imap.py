@@ -18,8 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from bot.records import RecordsApiRefused, RecordsApiUnavailable
 from channels.email.settings import PROCESSED_KEYWORD, MailboxSettings
-from channels.records_api import RecordsApiRefused, RecordsApiUnavailable
 
 log = logging.getLogger("memberdesk.email.imap")
 

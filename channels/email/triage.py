@@ -1,7 +1,7 @@
 """From raw email bytes to a triage decision: parse, make safe, classify.
 
 Nothing here talks to the network: the records API decides the route and acts on it
-(channels/email/records.py), so `classify` and `ingest` share exactly this step.
+(bot/email_records.py), so `classify` and `ingest` share exactly this step.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.safety import check_message, clean_text, mask_card_numbers
 from channels.email.classifier import Classification
 from channels.email.mime import ParsedEmail, parse_email
-from channels.safety import check_message, clean_text, mask_card_numbers
 
 MAX_BODY_CHARACTERS = 5000
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.channels.fake_telegram import BackgroundLoop, FakeBotApi, Testbed
+from tests.bot.channels.telegram.fake_bot_api import BackgroundLoop, FakeBotApi, Testbed
 
 # Nothing listens here: tests that must not reach the records API fail loudly if they try.
 UNREACHABLE_API = "http://127.0.0.1:9"

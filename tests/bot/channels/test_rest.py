@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from channels.safety import CARD_NUMBER_NOTICE, EMPTY_NOTICE, TRUNCATED_NOTICE
+from bot.safety import CARD_NUMBER_NOTICE, EMPTY_NOTICE, TRUNCATED_NOTICE
 from tests.bot.servers import Assistant
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot.email_records import EmailRecords
+from bot.settings import BotSettings
 from channels.email.classifier import DEFAULT_MODEL, NluClassifier
-from channels.email.records import EmailRecords
-from channels.settings import ChannelSettings
 from tests.bot.email.mailservers import Mailbox, SmtpSink, dovecot, dovecot_binary, smtp_sink
 from tests.bot.servers import ROOT, SECRET_KEY, SERVICE_TOKEN, RecordsApi, records_api
 
@@ -46,7 +46,7 @@ def classifier() -> Iterator[NluClassifier]:
 
 @pytest.fixture
 def records(email_api: RecordsApi) -> Iterator[EmailRecords]:
-    client = EmailRecords(ChannelSettings(
+    client = EmailRecords(BotSettings(
         environment="test", api_url=email_api.url, service_token=SERVICE_TOKEN,
         api_timeout=15, channel_secret=SECRET_KEY,
     ))

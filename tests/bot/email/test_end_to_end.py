@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from channels.email.__main__ import record_triaged
+from bot.email_records import EmailRecords
+from bot.settings import BotSettings
 from channels.email.classifier import NluClassifier
 from channels.email.imap import MailboxPoller, MailboxUnavailable
-from channels.email.records import EmailRecords
+from channels.email.intake import record_triaged
 from channels.email.settings import MailboxSettings
 from channels.email.triage import triage_many
-from channels.settings import ChannelSettings
 from tests.bot.email.conftest import CORPUS, SUPPORT_ADDRESS, corpus
 from tests.bot.email.mailservers import Mailbox, SmtpSink
 from tests.bot.servers import SECRET_KEY, SERVICE_TOKEN, RecordsApi, free_port
@@ -243,7 +243,7 @@ def test_mail_waits_in_the_mailbox_while_the_records_api_is_down(
     mailbox: Mailbox, classifier: NluClassifier, records: EmailRecords,
 ) -> None:
     mailbox.deliver(bytes(email("api.down@example.net", "Refund", "You charged me twice.")))
-    unreachable = EmailRecords(ChannelSettings(
+    unreachable = EmailRecords(BotSettings(
         environment="test", api_url=f"http://127.0.0.1:{free_port()}",
         service_token=SERVICE_TOKEN, api_timeout=2, channel_secret=SECRET_KEY,
     ))

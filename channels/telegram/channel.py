@@ -1,90 +1,77 @@
 """The Telegram channel: a Rasa input channel built on python-telegram-bot.
 
 Telegram calls `POST /webhooks/telegram/webhook` with each update and the secret token set
-with `python -m channels.telegram_cli set-webhook`. In order, the webhook:
+with `python -m channels.telegram.cli set-webhook`. In order, the webhook:
 
 1. refuses (403) any call without that secret in `X-Telegram-Bot-Api-Secret-Token`, before
    reading the body;
 2. handles each `update_id` once, even across restarts (Telegram redelivers on failure);
 3. rate-limits each sender; answers photos, voice notes, stickers and files politely
    without passing them on; answers in private chats only;
-4. masks card numbers, strips control characters and cuts long messages (channels.safety);
-5. runs /link, /unlink and /cancel itself (channels.telegram_linking);
+4. masks card numbers, strips control characters and cuts long messages (bot.safety);
+5. runs /link, /unlink and /cancel itself (channels.telegram.linking);
 6. passes the rest to the assistant. A linked account's messages carry the membership
-   number the channel verified, signed (channels.identity), in the message metadata.
+   number the channel verified, signed (bot.identity), in the message metadata.
    While staff have the conversation (channels.handoff), the member's messages go to the
    console instead and the assistant says nothing; staff messages are sent to the chat as
    "<staff name>: <text>", checked for on each update and every few seconds
    (MEMBERDESK_HANDOFF_POLL_SECONDS) for the conversations last seen with a person.
 
-Replies go out through `TelegramOutput` as plain text (no parse mode, so HTML a member or
-the assistant writes is shown as typed), with buttons as inline keyboards.
+Replies go out through `TelegramOutput` (channels.telegram.output) as plain text (no parse
+mode, so HTML a member or the assistant writes is shown as typed), with buttons as inline
+keyboards.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
-import os
 import re
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from telegram import (
-    Bot,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
+from telegram import Bot, CallbackQuery, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from channels.handoff import (
-    LiveHandoff,
-    SendStaffMessage,
-    StaffMessage,
-    StaffMessageNotSent,
-    shown_as_from,
-)
-from channels.identity import identity_metadata
-from channels.records_api import OneTimeCodes
-from channels.safety import (
+from bot.channel_api import OneTimeCodes
+from bot.identity import identity_metadata
+from bot.safety import (
     THROTTLE_NOTICE,
     Admission,
     SenderRateLimit,
     check_message,
     clean_text,
 )
-from channels.settings import ChannelSettings, channel_settings
-from channels.telegram_linking import AccountLinking
-from channels.telegram_store import LinkedAccount, TelegramStore
-from channels.text_output import TextOnlyOutput
+from bot.settings import BotSettings, read_settings
+from channels import rasa_speedups
+from channels.handoff.gate import (
+    LiveHandoff,
+    SendStaffMessage,
+    StaffMessage,
+    StaffMessageNotSent,
+    shown_as_from,
+)
+from channels.telegram.bot_api import TelegramCredentials, telegram_call
+from channels.telegram.linking import AccountLinking
+from channels.telegram.output import (
+    CHANNEL_NAME,
+    KEPT_PAYLOAD,
+    TelegramOutput,
+    chat_id_of,
+    text_parts,
+)
+from channels.telegram.store import LinkedAccount, TelegramStore
 
 log = logging.getLogger(__name__)
 
-CHANNEL_NAME = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-# The update kinds the webhook asks Telegram for (telegram_cli set-webhook).
-ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
-DEFAULT_STORE = "var/telegram.sqlite3"
-# Telegram's own limits.
-TEXT_LIMIT = 4096
-CALLBACK_DATA_LIMIT = 64
 _MAX_UPDATE_BYTES = 1_000_000
-# Token prefix for button payloads kept in the store (see TelegramOutput._callback_data).
-_KEPT_PAYLOAD = "#"
-_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?=\s|$)")
 # /start is Telegram's "first contact"; the assistant greets the member.
 _GREETING = "/greet"
@@ -112,169 +99,6 @@ HELP_REPLY = (
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-class TelegramConfigError(RasaException):
-    """The telegram section of credentials.yml is missing something or unsafe."""
-
-
-@dataclass(frozen=True)
-class TelegramCredentials:
-    access_token: str
-    secret_token: str
-    base_url: str | None = None
-    store_path: str = DEFAULT_STORE
-
-    @classmethod
-    def parse(cls, credentials: dict[str, Any] | None) -> TelegramCredentials:
-        """Credentials from credentials.yml, refused when a value is missing or weak."""
-        credentials = credentials or {}
-        access_token = str(credentials.get("access_token") or "").strip()
-        secret_token = str(credentials.get("secret_token") or "").strip()
-        if not access_token:
-            raise TelegramConfigError("Telegram credentials need access_token (from BotFather).")
-        if not _SECRET_TOKEN.match(secret_token):
-            raise TelegramConfigError(
-                "Telegram credentials need secret_token: 32-256 characters of A-Z, a-z, 0-9, "
-                "_ and - (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')."
-            )
-        store = credentials.get("store") or os.environ.get("MEMBERDESK_TELEGRAM_STORE")
-        return cls(
-            access_token=access_token,
-            secret_token=secret_token,
-            base_url=str(credentials["base_url"]).rstrip("/") if credentials.get("base_url")
-            else None,
-            store_path=str(store or DEFAULT_STORE),
-        )
-
-    def bot(self) -> Bot:
-        """A python-telegram-bot client for this bot (against base_url when one is set)."""
-        if self.base_url:
-            return Bot(self.access_token, base_url=self.base_url)
-        return Bot(self.access_token)
-
-
-def chat_id_of(recipient_id: str) -> int:
-    """The Telegram chat a conversation id belongs to (see `TelegramChannel.conversation_id`)."""
-    return int(str(recipient_id).split(":", 1)[0])
-
-
-def _text_parts(text: str) -> list[str]:
-    """`text` in pieces Telegram accepts, split at paragraph or line ends where possible."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > TEXT_LIMIT:
-        cut = max(rest.rfind("\n\n", 0, TEXT_LIMIT), rest.rfind("\n", 0, TEXT_LIMIT))
-        if cut <= 0:
-            cut = rest.rfind(" ", 0, TEXT_LIMIT)
-        if cut <= 0:
-            cut = TEXT_LIMIT
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
-
-
-async def _telegram_call(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
-    """One Bot API call, retried once after a network hiccup or a short flood wait.
-
-    A refusal (the member blocked the bot, a message too old to delete) is logged and
-    dropped: there is nobody else to tell, and the conversation carries on.
-    """
-    for attempt in (1, 2):
-        try:
-            return await call()
-        except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            if attempt == 2 or seconds > 5:
-                log.warning("telegram %s: flood control, %.0f s", what, seconds)
-                return None
-            await asyncio.sleep(seconds)
-        except (BadRequest, Forbidden) as exc:
-            log.warning("telegram %s refused: %s", what, exc.__class__.__name__)
-            return None
-        except NetworkError as exc:
-            if attempt == 2:
-                log.warning("telegram %s failed: %s", what, exc.__class__.__name__)
-                return None
-        except TelegramError as exc:
-            log.warning("telegram %s failed: %s", what, exc.__class__.__name__)
-            return None
-    return None
-
-
-class TelegramOutput(TextOnlyOutput):
-    """Sends the assistant's replies to a Telegram chat."""
-
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL_NAME
-
-    def __init__(self, bot: Bot, store: TelegramStore) -> None:
-        self.bot = bot
-        self.store = store
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Plain text, split where it is longer than Telegram allows."""
-        chat_id = chat_id_of(recipient_id)
-        for part in _text_parts(text or ""):
-            await _telegram_call("sendMessage", partial(self.bot.send_message, chat_id, part))
-
-    def _callback_data(self, chat_id: int, payload: str) -> str:
-        # Telegram allows 64 bytes. Longer payloads, and intent payloads ("/affirm"), are kept
-        # in the store behind a token, so a button press can only ever replay a payload this
-        # chat was really offered.
-        if len(payload.encode()) <= CALLBACK_DATA_LIMIT and not payload.startswith(
-            ("/", _KEPT_PAYLOAD)
-        ):
-            return payload
-        return _KEPT_PAYLOAD + self.store.keep_button_payload(chat_id, payload)
-
-    def keyboard(self, chat_id: int, buttons: Iterable[dict[str, Any]]) -> InlineKeyboardMarkup:
-        """Buttons as an inline keyboard: short ones side by side, longer ones one per row."""
-        keys = [
-            InlineKeyboardButton(
-                str(button.get("title") or button.get("payload") or "")[:64],
-                callback_data=self._callback_data(
-                    chat_id, str(button.get("payload") or button.get("title") or "")
-                ),
-            )
-            for button in buttons
-            if button.get("payload") or button.get("title")
-        ]
-        if keys and all(len(key.text) <= 8 for key in keys) and len(keys) <= 5:
-            return InlineKeyboardMarkup([keys])
-        return InlineKeyboardMarkup([[key] for key in keys])
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Text with an inline keyboard under its last part."""
-        chat_id = chat_id_of(recipient_id)
-        parts = _text_parts(text or "") or ["Please choose:"]
-        for part in parts[:-1]:
-            await _telegram_call("sendMessage", partial(self.bot.send_message, chat_id, part))
-        markup = self.keyboard(chat_id, buttons)
-        await _telegram_call(
-            "sendMessage",
-            lambda: self.bot.send_message(
-                chat_id, parts[-1], reply_markup=markup if markup.inline_keyboard else None
-            ),
-        )
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        """The image itself, as a photo."""
-        chat_id = chat_id_of(recipient_id)
-        await _telegram_call("sendPhoto", lambda: self.bot.send_photo(chat_id, image))
-
-    async def send_custom_json(
-        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
-    ) -> None:
-        # Custom payloads are for other channels (webchat widgets); members must never see
-        # raw JSON.
-        log.info("telegram: custom payload not sent")
-
-
 class TelegramChannel(InputChannel):
     """Rasa input channel for a Telegram bot, behind a secret-token webhook."""
 
@@ -284,12 +108,12 @@ class TelegramChannel(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramChannel:
-        return cls(TelegramCredentials.parse(credentials), channel_settings())
+        return cls(TelegramCredentials.parse(credentials), read_settings())
 
     def __init__(
         self,
         credentials: TelegramCredentials,
-        settings: ChannelSettings,
+        settings: BotSettings,
         *,
         rate_limit: SenderRateLimit | None = None,
     ) -> None:
@@ -332,6 +156,9 @@ class TelegramChannel(InputChannel):
         )
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        # Rasa builds a channel's blueprint once, as it starts serving: Rasa's own hot paths
+        # are fixed before the first message.
+        rasa_speedups.install()
         telegram_webhook = Blueprint("telegram_webhook")
 
         @telegram_webhook.route("/", methods=["GET"])
@@ -355,8 +182,8 @@ class TelegramChannel(InputChannel):
         chat_id = chat_id_of(conversation_id)
 
         async def send(message: StaffMessage) -> None:
-            for part in _text_parts(shown_as_from(message)):
-                sent = await _telegram_call(
+            for part in text_parts(shown_as_from(message)):
+                sent = await telegram_call(
                     "sendMessage", partial(self.bot.send_message, chat_id, part)
                 )
                 if sent is None:
@@ -455,7 +282,7 @@ class TelegramChannel(InputChannel):
 
     async def _delete(self, chat_id: int, message_id: int) -> None:
         """Take a member's message out of the chat (bots may, in private chats, for 48 hours)."""
-        await _telegram_call(
+        await telegram_call(
             "deleteMessage", lambda: self.bot.delete_message(chat_id, message_id)
         )
 
@@ -483,7 +310,7 @@ class TelegramChannel(InputChannel):
     ) -> None:
         """A button press: its payload becomes the member's message."""
         # Answered first, whatever happens next, so the member's button stops spinning.
-        await _telegram_call(
+        await telegram_call(
             "answerCallbackQuery", lambda: self.bot.answer_callback_query(query.id)
         )
         message = query.message
@@ -494,8 +321,8 @@ class TelegramChannel(InputChannel):
             return
         payload: str | None = query.data
         trusted = False
-        if query.data.startswith(_KEPT_PAYLOAD):
-            payload = self.store.button_payload(chat_id, query.data[len(_KEPT_PAYLOAD) :])
+        if query.data.startswith(KEPT_PAYLOAD):
+            payload = self.store.button_payload(chat_id, query.data[len(KEPT_PAYLOAD) :])
             trusted = True
         if payload is None:
             await self.get_output_channel().send_text_message(str(chat_id), EXPIRED_BUTTON_REPLY)

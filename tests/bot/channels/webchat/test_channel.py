@@ -11,11 +11,11 @@ import jwt
 import pytest
 import socketio
 
-from channels.safety import CARD_NUMBER_NOTICE, THROTTLE_NOTICE, TRUNCATED_NOTICE
-from channels.webchat import EXPIRED_CHOICE_NOTICE, SIGN_IN_REFUSED_NOTICE, WebchatInput
-from channels.webchat_auth import sign_member_token
+from bot.safety import CARD_NUMBER_NOTICE, THROTTLE_NOTICE, TRUNCATED_NOTICE
+from channels.webchat.auth import sign_member_token
+from channels.webchat.channel import EXPIRED_CHOICE_NOTICE, SIGN_IN_REFUSED_NOTICE, WebchatInput
 from tests.bot.channels.staff_console import StaffConsole
-from tests.bot.channels.webchat_client import Visitor
+from tests.bot.channels.webchat.client import Visitor
 from tests.bot.servers import ROOT, WEBCHAT_JWT_SECRET, WEBCHAT_ORIGIN, Assistant
 
 IDENTITY_QUESTION = "check who you are"

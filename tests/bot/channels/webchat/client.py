@@ -16,7 +16,7 @@ from typing import Any
 
 import socketio
 
-from channels.webchat import SOCKETIO_PATH
+from channels.webchat.channel import SOCKETIO_PATH
 from tests.bot.servers import WEBCHAT_ORIGIN
 
 EVENTS = ("session", "history", "received", "bot_uttered", "typing")

@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from channels import telegram
-from channels.safety import CARD_MASK, CARD_NUMBER_NOTICE, THROTTLE_NOTICE, SenderRateLimit
-from channels.settings import UnsafeChannelSettings
-from channels.telegram import TelegramChannel, TelegramConfigError
-from tests.bot.channels.fake_telegram import (
+from bot.safety import CARD_MASK, CARD_NUMBER_NOTICE, THROTTLE_NOTICE, SenderRateLimit
+from bot.settings import UnsafeSettings
+from channels.telegram import channel as telegram
+from channels.telegram.bot_api import TelegramConfigError
+from channels.telegram.channel import TelegramChannel
+from channels.telegram.output import TEXT_LIMIT
+from tests.bot.channels.telegram.fake_bot_api import (
     WEBHOOK_SECRET,
     BackgroundLoop,
     FakeBotApi,
@@ -261,7 +263,7 @@ def test_a_long_reply_is_split_into_messages_telegram_accepts(testbed: Testbed) 
 
     texts = testbed.texts_to(MEMBER)
     assert len(texts) > 1
-    assert all(len(text) <= telegram.TEXT_LIMIT for text in texts)
+    assert all(len(text) <= TEXT_LIMIT for text in texts)
     assert sum(text.count("A paragraph") for text in texts) == 40 * 8
 
 
@@ -370,5 +372,5 @@ def test_production_refuses_the_development_channel_secret(
     monkeypatch.delenv("MEMBERDESK_CHANNEL_SECRET", raising=False)
     monkeypatch.delenv("MEMBERDESK_SECRET_KEY", raising=False)
 
-    with pytest.raises(UnsafeChannelSettings):
+    with pytest.raises(UnsafeSettings):
         TelegramChannel.from_credentials(credentials("http://127.0.0.1:9/bot", tmp_path / "t.db"))

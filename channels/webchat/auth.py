@@ -30,7 +30,7 @@ from typing import Any
 
 import jwt
 
-from channels.settings import ChannelSettings, UnsafeChannelSettings
+from bot.settings import BotSettings, UnsafeSettings
 
 DEVELOPMENT_JWT_SECRET = "development-only-webchat-jwt-secret-change-me"  # noqa: S105
 JWT_ALGORITHM = "HS256"
@@ -66,7 +66,7 @@ def _origins(raw: Any) -> tuple[str, ...]:
 
 
 def webchat_settings(
-    channel: ChannelSettings, credentials: dict[str, Any] | None = None
+    channel: BotSettings, credentials: dict[str, Any] | None = None
 ) -> WebchatSettings:
     """The webchat's settings: credentials.yml first, then MEMBERDESK_WEBCHAT_* variables."""
     credentials = credentials or {}
@@ -82,9 +82,9 @@ def webchat_settings(
     )
     if not developing:
         if jwt_secret == DEVELOPMENT_JWT_SECRET or len(jwt_secret) < 32:
-            raise UnsafeChannelSettings("Set MEMBERDESK_WEBCHAT_JWT_SECRET to 32+ characters.")
+            raise UnsafeSettings("Set MEMBERDESK_WEBCHAT_JWT_SECRET to 32+ characters.")
         if demo_portal:
-            raise UnsafeChannelSettings(
+            raise UnsafeSettings(
                 "The webchat demo portal signs anyone in: it is for development only."
             )
     hours = float(credentials.get("session_hours") or env("MEMBERDESK_WEBCHAT_SESSION_HOURS")

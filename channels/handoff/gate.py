@@ -1,38 +1,9 @@
-"""Live hand-off, the channels' side: while a person has a conversation, the assistant is quiet.
+"""The hand-off gate: while a person has a conversation, the assistant is quiet.
 
-The records API holds who a conversation is with (api/conversations/views.py); every channel
-does the same four things with it, through one `LiveHandoff`:
-
-1. `handle()` (or `gate()` alone) for each member message, once channels.safety has checked
-   it, in place of calling Rasa's `on_new_message` directly: passes it to the
-   assistant, or, while the conversation is paused for a person, puts it on the case for the
-   console instead. A conversation staff handed back is resumed first (`resume()`): a
-   `ConversationResumed` event and the slots for what staff learned are appended to the
-   tracker, then the API is told.
-2. `deliver_staff_messages()` sends the staff messages waiting for a conversation through a
-   callback the channel gives (each channel shows them its own way), and marks only those it
-   sent as delivered, so a crash means a message is sent again rather than lost.
-3. `watch()` runs, for the life of a channel, a poller over the conversations the gate saw
-   paused, so staff replies reach a member who has nothing more to say.
-4. `count_turn_soon()` after the assistant handled a message, for the dashboard: the count
-   is sent while the member already reads the reply.
-
-The API's hand-off state is what counts, not the tracker's own pause: when the API says the
-assistant has a conversation whose tracker is still paused (staff resolved the case), the
-tracker is resumed, without slots, so the member is answered again. When the API cannot be
-reached, a message goes to the assistant (the tracker keeps it, so nothing is lost): if the
-tracker is paused Rasa will not answer, so `Gate.notice` tells the member honestly that the
-team could not be reached.
-
-A channel plugs in with a few lines (Telegram does, in channels/telegram.py):
-
-    handoff = LiveHandoff(channel_settings(), "webchat")          # once, at start-up
-    await handoff.handle(user_message, on_new_message, request.app.ctx.agent)
-    await handoff.deliver_staff_messages(conversation_id, send)  # send(StaffMessage)
-    handoff.watch_while_serving(blueprint, send_for)             # send_for(id) -> send
-
-`send` raises (e.g. `StaffMessageNotSent`) when it could not show a message, which is then
-left undelivered and offered again.
+`LiveHandoff` is one channel's side of the hand-off (channels.handoff says what a channel does
+with it): it decides where each member message goes, gives a conversation staff handed back to
+the assistant again, and delivers staff messages. Turns the assistant handled are counted by
+its `turns` (channels.handoff.turns).
 """
 
 from __future__ import annotations
@@ -41,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -53,13 +23,13 @@ from rasa.shared.core.events import (
     ConversationResumed,
     Event,
     SlotSet,
-    UserUttered,
 )
 from rasa.shared.core.slots import CategoricalSlot
 
-from channels import rasa_speedups
-from channels.records_api import HandoffApi, RecordsApiError, RecordsApiRefused
-from channels.settings import ChannelSettings
+from bot.channel_api import HandoffApi
+from bot.records import RecordsApiError, RecordsApiRefused
+from bot.settings import BotSettings
+from channels.handoff.turns import TurnCounter, processor_of
 
 if TYPE_CHECKING:
     from sanic import Blueprint
@@ -67,20 +37,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_SECONDS = 3.0
-FALLBACK_INTENT = "nlu_fallback"
-FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
 # Identity comes only from a check the assistant or a channel verified, never from a value
 # handed back: these slots are never set from a hand-back.
 _IDENTITY_SLOTS = frozenset(
     {"identity_level", "identity_status", "member_token", "verified_number", "membership_number"}
 )
-# What the dashboard accepts as an intent name (api/conversations/schemas.py Turn).
-_REPORTED_INTENT = re.compile(r"^[a-z_]{1,60}$")
 _PAUSED_STATES = frozenset({"waiting_for_staff", "with_staff"})
 # Far more members than one process has messages in hand at once.
 _MAX_TURNS_IN_FLIGHT = 10_000
-# How long stopping a channel waits for the turns it is still counting.
-_COUNTING_GRACE_SECONDS = 5.0
 
 UNREACHABLE_NOTICE = (
     "I couldn't pass your message to the team just now because our system is not answering. "
@@ -130,6 +94,11 @@ class StaffMessageNotSent(Exception):
     """A channel could not show a staff message; it stays undelivered and is sent later."""
 
 
+def passed_on_notice(gate: Gate) -> str:
+    """What the member is told when their message went to staff rather than the assistant."""
+    return f"Your message has been passed to {gate.passed_to}."
+
+
 def shown_as_from(message: StaffMessage) -> str:
     """The message as a plain-text channel shows it: "Alex Agent: ...", unless it already
     names them ("Alex Agent from the Records team has joined the conversation.")."""
@@ -145,11 +114,6 @@ def poll_seconds() -> float:
         return max(0.2, float(os.environ.get("MEMBERDESK_HANDOFF_POLL_SECONDS", "")))
     except ValueError:
         return DEFAULT_POLL_SECONDS
-
-
-def _processor(agent: Any) -> Any:
-    # Rasa's Agent has no processor until a model is loaded.
-    return getattr(agent, "processor", None) if agent is not None else None
 
 
 def learned_slots(handback: dict[str, Any] | None, domain: Any) -> list[Event]:
@@ -169,49 +133,32 @@ def learned_slots(handback: dict[str, Any] | None, domain: Any) -> list[Event]:
     return events
 
 
-def turn_of(tracker: Any) -> tuple[str | None, bool]:
-    """The intent of the member's latest message, and whether the assistant fell back on it."""
-    latest = tracker.latest_message
-    intent = (latest.intent or {}).get("name") if latest is not None else None
-    fallback = intent == FALLBACK_INTENT
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            break
-        if getattr(event, "action_name", None) in FALLBACK_ACTIONS:
-            fallback = True
-    return (intent if isinstance(intent, str) and intent else None), fallback
-
-
 @dataclass
 class LiveHandoff:
     """One channel's side of the hand-off, over the records API."""
 
-    settings: ChannelSettings
+    settings: BotSettings
     channel: str
     api: HandoffApi = field(init=False)
+    turns: TurnCounter = field(init=False)
     # Conversations the gate last saw with a person: `watch()` polls these.
     paused: set[str] = field(default_factory=set)
     _delivering: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Kept small: an entry lives from the gate to the end of the same message's turn.
     _resume_when_read: set[str] = field(default_factory=set, repr=False)
-    _awaiting_turn: set[str] = field(default_factory=set, repr=False)
-    _turns_seen: dict[str, tuple[str | None, bool]] = field(default_factory=dict, repr=False)
-    _counting: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
     _watcher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.api = HandoffApi(self.settings, channel=self.channel)
-        # Built when Rasa starts a channel: the moment to fix Rasa's own hot paths.
-        rasa_speedups.install()
+        self.turns = TurnCounter(self.api, self.channel)
 
     async def close(self) -> None:
         """Wait (a few seconds at most) for turns still being counted, then close the client."""
-        if self._counting:
-            await asyncio.wait(set(self._counting), timeout=_COUNTING_GRACE_SECONDS)
+        await self.turns.close()
         await self.api.close()
 
     async def gate(self, conversation_id: str, text: str, agent: Any = None) -> Gate:
-        """Decide where one member message (already masked by channels.safety) goes."""
+        """Decide where one member message (already masked by bot.safety) goes."""
         try:
             state = await self.api.handoff(conversation_id)
         except RecordsApiError as exc:
@@ -254,7 +201,7 @@ class LiveHandoff:
         if gate.to_assistant:
             await on_new_message(message)
             if gate.api_reachable:
-                self.count_turn_soon(conversation_id, agent)
+                self.turns.count_turn_soon(conversation_id, agent)
         return gate
 
     async def _assistant(self, conversation_id: str, agent: Any, state: dict[str, Any]) -> Gate:
@@ -262,10 +209,9 @@ class LiveHandoff:
         if handed_back:
             await self.resume(conversation_id, agent, state.get("handback"))
         if self._watch(agent):
-            if len(self._awaiting_turn) > _MAX_TURNS_IN_FLIGHT:
+            if self.turns.in_flight > _MAX_TURNS_IN_FLIGHT:
                 # Messages whose turn never ended (Rasa failed on them): start afresh.
-                self._awaiting_turn.clear()
-                self._turns_seen.clear()
+                self.turns.forget()
                 self._resume_when_read.clear()
             if not handed_back:
                 # The case was resolved (or never reached the API): the API says the
@@ -274,11 +220,11 @@ class LiveHandoff:
                 # read the tracker for this very message; the resumption is added to the one
                 # it reads (see `_watch`), not by a read of ours.
                 self._resume_when_read.add(conversation_id)
-            self._awaiting_turn.add(conversation_id)
+            self.turns.expect(conversation_id)
         return Gate(to_assistant=True)
 
     async def _unreachable(self, conversation_id: str, agent: Any) -> Gate:
-        processor = _processor(agent)
+        processor = processor_of(agent)
         paused = False
         if processor is not None:
             try:
@@ -299,7 +245,7 @@ class LiveHandoff:
 
     async def _append(self, conversation_id: str, agent: Any, events: list[Event]) -> bool:
         """Append `events` to the tracker under the conversation's lock; False without Rasa."""
-        processor = _processor(agent)
+        processor = processor_of(agent)
         if processor is None:
             return False
         async with processor.lock_store.lock(conversation_id):
@@ -322,9 +268,9 @@ class LiveHandoff:
         - a conversation the gate found back with the assistant is resumed on the tracker
           Rasa reads to handle the message, if it is still paused;
         - the intent and fallback of the turn are noted from the tracker Rasa saves after
-          it, for `count_turn()`.
+          it, for `TurnCounter.count_turn()`.
         """
-        processor = _processor(agent)
+        processor = processor_of(agent)
         if processor is None:
             return False
         watched_by = processor.__dict__.setdefault("_memberdesk_watched_by", set())
@@ -344,8 +290,7 @@ class LiveHandoff:
 
         async def save_and_note(tracker: Any) -> None:
             await save(tracker)
-            if tracker.sender_id in self._awaiting_turn:
-                self._turns_seen[tracker.sender_id] = turn_of(tracker)
+            self.turns.note_saved(tracker)
 
         processor.fetch_tracker_and_update_session = read_and_resume
         processor.save_tracker = save_and_note
@@ -356,7 +301,7 @@ class LiveHandoff:
         self, conversation_id: str, agent: Any, handback: dict[str, Any] | None
     ) -> None:
         """Give the assistant what staff learned, then confirm the hand-back to the API."""
-        processor = _processor(agent)
+        processor = processor_of(agent)
         if processor is None:
             log.warning("handoff %s: no assistant loaded to resume", self.channel)
             return
@@ -367,45 +312,6 @@ class LiveHandoff:
         except RecordsApiError as exc:
             # Asked again on the next message; resuming twice changes nothing.
             log.warning("handoff %s: resume not confirmed (%s)", self.channel, exc)
-
-    async def count_turn(self, conversation_id: str, agent: Any) -> None:
-        """Count the member turn the assistant just handled, from the tracker."""
-        await self._count(conversation_id, agent, self._take_turn(conversation_id))
-
-    def count_turn_soon(self, conversation_id: str, agent: Any) -> None:
-        """`count_turn()` without holding up the member's reply: the records API's write of
-        the count (a database commit) is then off the member's wait. `close()` waits for it."""
-        seen = self._take_turn(conversation_id)
-        task = asyncio.create_task(self._count(conversation_id, agent, seen))
-        self._counting.add(task)
-        task.add_done_callback(self._counting.discard)
-
-    def _take_turn(self, conversation_id: str) -> tuple[str | None, bool] | None:
-        # Taken at once: the member's next message must not be counted in this one's place.
-        self._awaiting_turn.discard(conversation_id)
-        return self._turns_seen.pop(conversation_id, None)
-
-    async def _count(
-        self, conversation_id: str, agent: Any, seen: tuple[str | None, bool] | None
-    ) -> None:
-        if seen is not None:
-            intent, fallback = seen
-        else:
-            processor = _processor(agent)
-            if processor is None:
-                return
-            try:
-                intent, fallback = turn_of(await processor.get_tracker(conversation_id))
-            except Exception:
-                # Counting is for the dashboard; it must never cost the member their answer.
-                log.exception("handoff %s: turn not read from the tracker", self.channel)
-                return
-        if intent is not None and not _REPORTED_INTENT.match(intent):
-            intent = None
-        try:
-            await self.api.turn(conversation_id, intent=intent, fallback=fallback)
-        except RecordsApiError as exc:
-            log.warning("handoff %s: turn not counted (%s)", self.channel, exc)
 
     async def deliver_staff_messages(self, conversation_id: str, send: SendStaffMessage) -> int:
         """Send the staff messages waiting for this conversation; how many were delivered."""

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from channels.webchat import DEMO_PASSWORD
+from channels.webchat.portal import DEMO_PASSWORD
 from tests.bot.channels.staff_console import PASSWORD as STAFF_PASSWORD
 from tests.bot.servers import ROOT, Assistant, RecordsApi
 from tests.browser import chromium

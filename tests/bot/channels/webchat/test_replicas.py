@@ -19,11 +19,11 @@ import pytest
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 
-from channels.settings import channel_settings
-from channels.webchat import WebchatInput
-from channels.webchat_auth import webchat_settings
-from tests.bot.channels.fake_telegram import BackgroundLoop
-from tests.bot.channels.webchat_client import Visitor
+from bot.settings import read_settings
+from channels.webchat.auth import webchat_settings
+from channels.webchat.channel import WebchatInput
+from tests.bot.channels.telegram.fake_bot_api import BackgroundLoop
+from tests.bot.channels.webchat.client import Visitor
 from tests.bot.servers import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -48,7 +48,7 @@ class Replica:
 
     def __init__(self, loop: BackgroundLoop) -> None:
         self.loop = loop
-        settings = channel_settings()
+        settings = read_settings()
         self.channel = WebchatInput(
             settings, webchat_settings(settings, {"redis_url": REDIS_URL})
         )

@@ -1,4 +1,4 @@
-"""`python -m channels.telegram_cli`: registering the webhook with the fake Bot API."""
+"""`python -m channels.telegram.cli`: registering the webhook with the fake Bot API."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from channels import telegram_cli
-from tests.bot.channels.fake_telegram import BOT_TOKEN, WEBHOOK_SECRET, FakeBotApi
+from channels.telegram import cli as telegram_cli
+from tests.bot.channels.telegram.fake_bot_api import BOT_TOKEN, WEBHOOK_SECRET, FakeBotApi
 from tests.bot.servers import ROOT
 
 WEBHOOK_URL = "https://members.example.org/webhooks/telegram/webhook"
@@ -43,7 +43,7 @@ def test_set_webhook_registers_the_url_with_the_secret_token(
     credentials = credentials_file(tmp_path, bot_api)
 
     finished = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "channels.telegram_cli", "--credentials", str(credentials),
+        [sys.executable, "-m", "channels.telegram.cli", "--credentials", str(credentials),
          "set-webhook", WEBHOOK_URL],
         cwd=ROOT, env={**os.environ, **telegram_env}, capture_output=True, text=True,
         timeout=120,

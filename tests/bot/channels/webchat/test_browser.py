@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from channels.webchat import DEMO_PASSWORD
+from channels.webchat.portal import DEMO_PASSWORD
 from tests.bot.channels.staff_console import StaffConsole
 from tests.bot.servers import ROOT, Assistant
 from tests.browser import chromium

@@ -13,9 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from actions.identity import signed_identity
-from channels import telegram_linking as linking
-from tests.bot.channels.fake_telegram import BackgroundLoop, FakeBotApi, Testbed, message_update
+from bot.identity import signed_identity
+from channels.telegram import linking
+from tests.bot.channels.telegram.fake_bot_api import (
+    BackgroundLoop,
+    FakeBotApi,
+    Testbed,
+    message_update,
+)
 from tests.bot.servers import SECRET_KEY, SERVICE_TOKEN, RecordsApi
 
 PRIYA_NUMBER, PRIYA_EMAIL = "1000001", "priya.shah@example.org"

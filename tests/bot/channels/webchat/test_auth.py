@@ -8,8 +8,8 @@ import json
 import jwt
 import pytest
 
-from channels.settings import ChannelSettings, UnsafeChannelSettings
-from channels.webchat_auth import (
+from bot.settings import BotSettings, UnsafeSettings
+from channels.webchat.auth import (
     DEVELOPMENT_JWT_SECRET,
     WebchatSession,
     WebchatSettings,
@@ -29,8 +29,8 @@ NOW = 1_800_000_000.0
 CHANNEL_SECRET = "channel-secret-" + "x" * 30
 
 
-def _channel(environment: str = "test", secret: str = CHANNEL_SECRET) -> ChannelSettings:
-    return ChannelSettings(
+def _channel(environment: str = "test", secret: str = CHANNEL_SECRET) -> BotSettings:
+    return BotSettings(
         environment=environment, api_url="http://127.0.0.1:9", service_token="service-token",
         api_timeout=5, channel_secret=secret,
     )
@@ -183,11 +183,11 @@ def test_signing_in_starts_a_new_conversation_bound_to_the_member() -> None:
 def test_production_refuses_the_development_jwt_secret_and_the_demo_portal() -> None:
     production = _channel("production")
 
-    with pytest.raises(UnsafeChannelSettings):
+    with pytest.raises(UnsafeSettings):
         webchat_settings(production, {"jwt_secret": DEVELOPMENT_JWT_SECRET})
-    with pytest.raises(UnsafeChannelSettings):
+    with pytest.raises(UnsafeSettings):
         webchat_settings(production, {"jwt_secret": "short"})
-    with pytest.raises(UnsafeChannelSettings):
+    with pytest.raises(UnsafeSettings):
         webchat_settings(production, {"jwt_secret": SECRET, "demo_portal": True})
     settings = webchat_settings(production, {"jwt_secret": SECRET})
     assert settings.demo_portal is False

@@ -13,13 +13,9 @@ from __future__ import annotations
 import logging
 import re
 
-from channels.records_api import (
-    LINK_TELEGRAM,
-    OneTimeCodes,
-    RecordsApiRefused,
-    RecordsApiUnavailable,
-)
-from channels.telegram_store import LinkAttempt, TelegramStore
+from bot.channel_api import LINK_TELEGRAM, OneTimeCodes
+from bot.records import RecordsApiRefused, RecordsApiUnavailable
+from channels.telegram.store import LinkAttempt, TelegramStore
 
 log = logging.getLogger(__name__)
 

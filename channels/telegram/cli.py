@@ -1,4 +1,4 @@
-"""Tell Telegram where the webhook is: `python -m channels.telegram_cli set-webhook URL`.
+"""Tell Telegram where the webhook is: `python -m channels.telegram.cli set-webhook URL`.
 
     set-webhook URL      register URL (https) with the secret token, for the update kinds
                          the channel handles
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from rasa.shared.exceptions import RasaException
 from telegram.error import TelegramError
 
-from channels.telegram import ALLOWED_UPDATES, TelegramConfigError, TelegramCredentials
+from channels.telegram.bot_api import ALLOWED_UPDATES, TelegramConfigError, TelegramCredentials
 
 CREDENTIALS_KEY = "channels.telegram.TelegramChannel"
 DEFAULT_CREDENTIALS = "bot/credentials.yml"
@@ -92,7 +92,7 @@ def _https_url(value: str) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m channels.telegram_cli", description="Manage the Telegram webhook."
+        prog="python -m channels.telegram.cli", description="Manage the Telegram webhook."
     )
     parser.add_argument(
         "--credentials",

@@ -25,19 +25,23 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from channels.handoff import (
+from bot.channel_api import HandoffApi
+from bot.settings import read_settings
+from channels.handoff.gate import (
     UNREACHABLE_NOTICE,
     LiveHandoff,
     StaffMessage,
     learned_slots,
     shown_as_from,
-    turn_of,
 )
-from channels.records_api import HandoffApi
-from channels.settings import channel_settings
 from tests.bot.channels.conftest import UNREACHABLE_API
-from tests.bot.channels.fake_telegram import BackgroundLoop, FakeBotApi, Testbed, message_update
 from tests.bot.channels.staff_console import StaffConsole
+from tests.bot.channels.telegram.fake_bot_api import (
+    BackgroundLoop,
+    FakeBotApi,
+    Testbed,
+    message_update,
+)
 from tests.bot.servers import ROOT, SERVICE_TOKEN, Assistant, RecordsApi
 
 JOINED = "Alex Agent from the {team} team has joined the conversation."
@@ -281,7 +285,7 @@ def test_with_the_api_down_a_paused_conversation_is_told_honestly(
     monkeypatch.setenv("MEMBERDESK_ENV", "test")
     monkeypatch.setenv("MEMBERDESK_API_URL", UNREACHABLE_API)
     paused = DialogueStateTracker.from_events("t-1", [ConversationPaused()])
-    handoff = LiveHandoff(channel_settings(), "rest")
+    handoff = LiveHandoff(read_settings(), "rest")
 
     async def both() -> tuple[Any, Any]:
         try:
@@ -309,18 +313,6 @@ def test_what_staff_learned_becomes_slots_but_never_an_identity() -> None:
 
     assert events == [SlotSet("new_postcode", "LS2 9JT"), SlotSet("postcode", "LS1 4AB"),
                       SlotSet("goal", "change_address")]
-
-
-def test_a_turn_is_a_fallback_when_the_assistant_fell_back() -> None:
-    def tracker(intent: str, *actions: str) -> DialogueStateTracker:
-        return DialogueStateTracker.from_events("t", [
-            UserUttered("x", {"name": intent, "confidence": 0.9}),
-            *(ActionExecuted(action) for action in actions),
-        ])
-
-    assert turn_of(tracker("greet", "utter_greet", "action_listen")) == ("greet", False)
-    assert turn_of(tracker("nlu_fallback", "action_listen")) == ("nlu_fallback", True)
-    assert turn_of(tracker("inform", "action_handle_fallback")) == ("inform", True)
 
 
 def test_a_staff_message_is_shown_with_the_name_unless_it_names_them() -> None:
@@ -379,7 +371,7 @@ def test_the_gate_resumes_and_counts_on_the_trackers_rasa_reads_and_saves(
     member = f"rest-watched-{'paused' if paused else 'listening'}"
     history = [ActionExecuted("action_listen"), *([ConversationPaused()] if paused else [])]
     processor = _Processor(DialogueStateTracker.from_events(member, history))
-    handoff = LiveHandoff(channel_settings(), "rest")
+    handoff = LiveHandoff(read_settings(), "rest")
 
     async def one_message() -> Any:
         try:
@@ -391,7 +383,7 @@ def test_the_gate_resumes_and_counts_on_the_trackers_rasa_reads_and_saves(
                                                       "confidence": 0.9}))
             tracker.update(ActionExecuted("utter_ask_street"))
             await processor.save_tracker(tracker)
-            await handoff.count_turn(member, _Agent(processor))
+            await handoff.turns.count_turn(member, _Agent(processor))
             return gate
         finally:
             await handoff.close()

@@ -26,9 +26,10 @@ from aiohttp import web
 from rasa.core.channels.channel import UserMessage, register
 from sanic import Sanic
 
-from channels.safety import SenderRateLimit
-from channels.settings import channel_settings
-from channels.telegram import SECRET_HEADER, TelegramChannel, TelegramCredentials
+from bot.safety import SenderRateLimit
+from bot.settings import read_settings
+from channels.telegram.bot_api import TelegramCredentials
+from channels.telegram.channel import SECRET_HEADER, TelegramChannel
 from tests.bot.servers import free_port
 
 T = TypeVar("T")
@@ -296,7 +297,7 @@ class Testbed:
             self.channel = TelegramChannel.from_credentials(creds)
         else:
             self.channel = TelegramChannel(
-                TelegramCredentials.parse(creds), channel_settings(), rate_limit=self.rate_limit
+                TelegramCredentials.parse(creds), read_settings(), rate_limit=self.rate_limit
             )
         self.loop.run(self._serve(self.channel))
         return self
