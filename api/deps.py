@@ -1,16 +1,14 @@
-"""FastAPI dependencies shared by every domain's routes."""
+"""FastAPI dependencies shared by every domain's routes. Imports no domain."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Path
-from sqlalchemy import select
+from fastapi import Depends, Header, HTTPException
 from sqlalchemy.orm import Session
 
 from api.config import Settings, get_settings
 from api.database import get_db
-from api.members.models import Member
 from api.security import Caller, InvalidToken, caller_from_bearer
 
 # The dependencies below that only look at the request are `async def`: FastAPI runs a plain
@@ -82,20 +80,3 @@ async def require_service_or_staff(caller: CallerDep) -> Caller:
 ServiceCaller = Annotated[Caller, Depends(require_service)]
 StaffCaller = Annotated[Caller, Depends(require_staff)]
 ServiceOrStaffCaller = Annotated[Caller, Depends(require_service_or_staff)]
-
-
-def valid_owned_member(
-    membership_number: Annotated[str, Path(max_length=20)], caller: CallerDep, db: SessionDep
-) -> Member:
-    """The member named in the path, if this caller may see them.
-
-    A member-scoped token asking for someone else gets exactly the 404 a missing member gets,
-    so the API never confirms that another membership number exists.
-    """
-    member = db.scalar(select(Member).where(Member.membership_number == membership_number))
-    if member is None or (caller.kind == "member" and caller.member_id != member.id):
-        raise HTTPException(404, "No such member.")
-    return member
-
-
-OwnedMember = Annotated[Member, Depends(valid_owned_member)]

@@ -24,14 +24,15 @@ def _routers() -> list[APIRouter]:
     from api.employers.views import router as employers
     from api.identity.views import router as identity
     from api.mailbox.views import router as mailbox
-    from api.members.lifecycle_views import router as membership
     from api.members.views import router as members
+    from api.membership.views import record_router as member_record
+    from api.membership.views import router as membership
     from api.payments.views import router as payments
     from api.staff.views import router as staff
     from api.subscriptions.views import router as subscriptions
 
-    return [identity, members, membership, employers, subscriptions, payments, ballots, changes,
-            cases, staff, mailbox, conversations]
+    return [identity, members, member_record, membership, employers, subscriptions, payments,
+            ballots, changes, cases, staff, mailbox, conversations]
 
 
 def create_app() -> FastAPI:

@@ -17,7 +17,8 @@ from api.ballots.schemas import (
     ReplacementRequestForStaff,
 )
 from api.config import Settings
-from api.deps import CallerDep, ChannelDep, OwnedMember, SessionDep, SettingsDep, StaffCaller
+from api.deps import CallerDep, ChannelDep, SessionDep, SettingsDep, StaffCaller
+from api.members.deps import OwnedMember
 from api.timekeeping import local_today, utcnow
 
 router = APIRouter(tags=["ballots"])

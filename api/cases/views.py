@@ -20,13 +20,13 @@ from api.cases.schemas import (
 )
 from api.deps import (
     ChannelDep,
-    OwnedMember,
     ServiceCaller,
     ServiceOrStaffCaller,
     SessionDep,
     SettingsDep,
     StaffCaller,
 )
+from api.members.deps import OwnedMember
 
 router = APIRouter(tags=["cases"])
 

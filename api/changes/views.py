@@ -21,9 +21,10 @@ from api.changes.schemas import (
     PaymentMethodChange,
     PersonalDetailsChange,
 )
-from api.deps import CallerDep, ChannelDep, OwnedMember, SessionDep, StaffCaller
+from api.deps import CallerDep, ChannelDep, SessionDep, StaffCaller
+from api.members.deps import OwnedMember
 from api.members.models import Member
-from api.members.service import public_view
+from api.payments.arrears import public_view
 
 router = APIRouter(tags=["changes"])
 

@@ -6,8 +6,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.members.models import Member
-from api.members.schemas import MemberPublic
-from api.payments.arrears import arrears_for
 
 
 def get_by_number(*, db_session: Session, membership_number: str) -> Member | None:
@@ -27,11 +25,4 @@ def find_by_email(*, db_session: Session, email: str) -> list[Member]:
             .order_by(Member.membership_number)
             .limit(20)
         )
-    )
-
-
-def public_view(*, db_session: Session, member: Member) -> MemberPublic:
-    """The member's record as the API shows it, arrears included."""
-    return MemberPublic.from_member(
-        member, arrears=arrears_for(db_session=db_session, member=member)
     )

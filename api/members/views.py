@@ -1,4 +1,4 @@
-"""Member records: one member's record, and finding members by the email they wrote from."""
+"""Finding members by the email they wrote from (one member's record is in api.membership)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import OwnedMember, ServiceOrStaffCaller, SessionDep
+from api.deps import ServiceOrStaffCaller, SessionDep
 from api.members import service
-from api.members.schemas import MemberEmailMatch, MemberPublic
+from api.members.schemas import MemberEmailMatch
 
 router = APIRouter(tags=["members"])
-
-
-@router.get("/members/{membership_number}", response_model=MemberPublic)
-def read_member(member: OwnedMember, db: SessionDep) -> MemberPublic:
-    """The member's record, with current arrears."""
-    return service.public_view(db_session=db, member=member)
 
 
 @router.get("/members", response_model=list[MemberEmailMatch])

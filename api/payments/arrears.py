@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.members.models import Member
+from api.members.schemas import MemberPublic
+from api.money import PENNY
 from api.payments.models import Collection, CollectionStatus
 
 
@@ -22,7 +24,7 @@ def arrears_for(*, db_session: Session, member: Member) -> Decimal:
         )
     )
     total = Decimal(member.arrears_brought_forward or 0) + Decimal(unpaid or 0)
-    return total.quantize(Decimal("0.01"))
+    return total.quantize(PENNY)
 
 
 def unsettled_failed_collections(*, db_session: Session, member: Member) -> Sequence[Collection]:
@@ -36,3 +38,10 @@ def unsettled_failed_collections(*, db_session: Session, member: Member) -> Sequ
         )
         .order_by(Collection.due_on, Collection.id)
     ).all()
+
+
+def public_view(*, db_session: Session, member: Member) -> MemberPublic:
+    """The member's record as the API shows it, arrears included."""
+    return MemberPublic.from_member(
+        member, arrears=arrears_for(db_session=db_session, member=member)
+    )

@@ -17,8 +17,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from api.deps import CallerDep, ChannelDep, OwnedMember, SessionDep, SettingsDep, StaffCaller
+from api.deps import CallerDep, ChannelDep, SessionDep, SettingsDep, StaffCaller
 from api.errors import Conflict, DomainError, InvalidValue
+from api.members.deps import OwnedMember
 from api.members.models import Frequency, Member
 from api.payments import links
 from api.payments import service as payments

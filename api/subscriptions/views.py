@@ -6,7 +6,8 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
-from api.deps import CallerDep, ChannelDep, OwnedMember, SessionDep
+from api.deps import CallerDep, ChannelDep, SessionDep
+from api.members.deps import OwnedMember
 from api.subscriptions import service as subscriptions
 from api.subscriptions.schemas import (
     CategoryRatesPublic,

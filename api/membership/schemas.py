@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.changes.schemas import ClaimedIdentity
 from api.errors import InvalidValue
 from api.members.models import Category, Frequency, PaymentMethod, Status
 from api.validation import clean_text, normalise_email, normalise_phone, normalise_postcode
 
 # What the action server may say it knows about who is asking; only a staff token makes "staff".
-ClaimedIdentity = Literal["signed_in", "identity_checked", "email_matched", "none"]
 T = TypeVar("T")
 
 

@@ -1,19 +1,12 @@
-"""The membership lifecycle: joining, accepting, resigning, lapsing, rejoining.
+"""Joining, renewing, resigning and rejoining: what a member asks for about their membership.
 
-    applicant -> active              (application accepted)
-    active -> grace -> lapsed        (a payment missed; then membership ended for non-payment)
-    grace -> active                  (the missed payment made good)
-    active | grace -> resigned
-    lapsed | resigned -> active      (rejoin, once arrears are cleared)
-    any -> deceased
-
-Every change writes a dated StatusPeriod row, because ballot eligibility is decided on the
-status as at a ballot's register date.
+Each one moves the member through the lifecycle in api.membership.status and reaches into the
+domains it needs (payments for mandates and arrears, subscriptions for rates), which is why it
+sits above them all.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +28,8 @@ from api.members.models import (
     Status,
     StatusPeriod,
 )
+from api.membership.status import Requester, change_status, status_change_request
+from api.money import PENNY, money
 from api.payments.arrears import arrears_for
 from api.payments.models import Mandate, MandateStatus
 from api.payments.service import cancel_live_mandates
@@ -42,133 +37,9 @@ from api.references import new_reference
 from api.subscriptions.models import SubscriptionRate
 from api.timekeeping import today
 
-ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.applicant: frozenset({Status.active, Status.deceased}),
-    Status.active: frozenset({Status.grace, Status.resigned, Status.deceased}),
-    Status.grace: frozenset({Status.active, Status.lapsed, Status.resigned, Status.deceased}),
-    Status.lapsed: frozenset({Status.active, Status.deceased}),
-    Status.resigned: frozenset({Status.active, Status.deceased}),
-    Status.deceased: frozenset(),
-}
-_LEAVING = frozenset({Status.resigned, Status.lapsed, Status.deceased})
-
-STATUS_EXPLANATIONS: dict[Status, str] = {
-    Status.applicant: (
-        "Your application has been received and is waiting to be accepted. We may ask for "
-        "evidence that you're eligible before your membership starts."
-    ),
-    Status.active: "Your membership is active: you're a member in good standing.",
-    Status.grace: (
-        "A payment was missed, but you're still covered for now. Making the missed payment "
-        "keeps your membership going; otherwise it will lapse."
-    ),
-    Status.lapsed: (
-        "Your membership has ended because subscriptions weren't paid. You can rejoin once "
-        "any arrears are cleared."
-    ),
-    Status.resigned: "You resigned your membership. You're welcome to rejoin at any time.",
-    Status.deceased: "This membership has been closed.",
-}
-
-
-def _money(amount: Decimal) -> str:
-    return f"£{amount:,.2f}"
-
 
 def _long_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
-
-
-def current_status_since(*, db_session: Session, member: Member) -> date | None:
-    """The date the member's latest status period starts."""
-    return db_session.scalar(
-        select(func.max(StatusPeriod.effective_from)).where(StatusPeriod.member_id == member.id)
-    )
-
-
-def change_status(
-    *,
-    db_session: Session,
-    member: Member,
-    new_status: Status,
-    effective_from: date,
-    actor: str,
-    channel: str,
-) -> StatusPeriod:
-    """Move the member to `new_status` from a date, if the lifecycle allows it (not committed)."""
-    old_status = member.status
-    if new_status == old_status:
-        raise Conflict(f"The membership is already {old_status.value}.", field="status")
-    if new_status not in ALLOWED_TRANSITIONS[old_status]:
-        raise Conflict(
-            f"A membership that is {old_status.value} can't become {new_status.value}.",
-            field="status",
-        )
-    if effective_from > today():
-        raise InvalidValue(
-            "A status change takes effect today or on an earlier date, not in the future.",
-            field="effective_date",
-        )
-    since = current_status_since(db_session=db_session, member=member)
-    if since is not None and effective_from < since:
-        raise InvalidValue(
-            f"The membership has been {old_status.value} since {since.isoformat()}; "
-            "a change can't take effect before that.",
-            field="effective_date",
-        )
-
-    period = StatusPeriod(member_id=member.id, status=new_status, effective_from=effective_from)
-    db_session.add(period)
-    member.status = new_status
-    if new_status in _LEAVING:
-        member.left_on = effective_from
-    elif old_status in (Status.lapsed, Status.resigned):
-        member.left_on = None
-    record(
-        db_session=db_session,
-        actor=actor,
-        action="status_changed",
-        member_id=member.id,
-        fields=("status",),
-        channel=channel,
-        detail=f"{old_status.value} -> {new_status.value} from {effective_from.isoformat()}",
-    )
-    db_session.flush()
-    return period
-
-
-@dataclass(frozen=True)
-class Requester:
-    """Who asked for a change and how sure we were of them (for the change request)."""
-
-    actor: str
-    channel: str
-    identity_level: IdentityLevel
-    staff_id: int | None = None
-
-
-def _status_change_request(
-    *,
-    db_session: Session,
-    member: Member,
-    old_status: Status,
-    new_value: dict[str, str | None],
-    requester: Requester,
-) -> ChangeRequest:
-    change = ChangeRequest(
-        reference=new_reference("CR"),
-        member_id=member.id,
-        field="status",
-        old_value=old_status.value,
-        new_value=json.dumps(new_value, sort_keys=True, ensure_ascii=False),
-        channel=requester.channel,
-        identity_level=requester.identity_level,
-        status=ChangeStatus.applied,
-        requested_by=requester.actor,
-        requested_by_staff_id=requester.staff_id,
-    )
-    db_session.add(change)
-    return change
 
 
 @dataclass(frozen=True)
@@ -206,7 +77,7 @@ def resign(
         channel=requester.channel,
         why="on resignation",
     )
-    change = _status_change_request(
+    change = status_change_request(
         db_session=db_session,
         member=member,
         old_status=old_status,
@@ -252,33 +123,33 @@ def renewal_terms(*, db_session: Session, member: Member) -> RenewalTerms:
             field="status",
         )
     arrears = arrears_for(db_session=db_session, member=member)
-    amount = Decimal(member.subscription_amount).quantize(Decimal("0.01"))
+    amount = Decimal(member.subscription_amount).quantize(PENNY)
     owing = (
-        f" You currently owe {_money(arrears)}; please clear that to stay covered."
+        f" You currently owe {money(arrears)}; please clear that to stay covered."
         if arrears > 0
         else ""
     )
     if member.payment_frequency == Frequency.monthly:
         message = (
-            f"You pay {_money(amount)} a month, so your membership renews automatically "
+            f"You pay {money(amount)} a month, so your membership renews automatically "
             "each month while your payments continue. There's nothing you need to do."
         )
         return RenewalTerms(True, member.renewal_date, amount, arrears, message + owing)
     if member.renewal_date is None:
         message = (
-            f"You pay {_money(amount)} a year. We don't have a renewal date on your record, so "
+            f"You pay {money(amount)} a year. We don't have a renewal date on your record, so "
             "the membership team will confirm it."
         )
     elif member.payment_method == PaymentMethod.direct_debit:
         message = (
             f"Your membership renews on {_long_date(member.renewal_date)}. The annual "
-            f"subscription of {_money(amount)} will be collected by Direct Debit, with "
+            f"subscription of {money(amount)} will be collected by Direct Debit, with "
             "advance notice before the collection."
         )
     else:
         message = (
             f"Your membership renews on {_long_date(member.renewal_date)}. The annual "
-            f"subscription is {_money(amount)}; we'll send a secure link to pay it."
+            f"subscription is {money(amount)}; we'll send a secure link to pay it."
         )
     return RenewalTerms(False, member.renewal_date, amount, arrears, message + owing)
 
@@ -300,7 +171,7 @@ def rejoin(*, db_session: Session, member: Member, requester: Requester) -> Rejo
     arrears = arrears_for(db_session=db_session, member=member)
     if arrears > 0:
         raise Conflict(
-            f"There are arrears of {_money(arrears)} on your membership. Once they're cleared "
+            f"There are arrears of {money(arrears)} on your membership. Once they're cleared "
             "you can rejoin, and your membership can continue unbroken.",
             field="arrears",
         )
@@ -314,7 +185,7 @@ def rejoin(*, db_session: Session, member: Member, requester: Requester) -> Rejo
         actor=requester.actor,
         channel=requester.channel,
     )
-    change = _status_change_request(
+    change = status_change_request(
         db_session=db_session,
         member=member,
         old_status=old_status,
@@ -349,7 +220,7 @@ def accept_application(
         channel=requester.channel,
     )
     member.joined_on = today()
-    change = _status_change_request(
+    change = status_change_request(
         db_session=db_session,
         member=member,
         old_status=Status.applicant,

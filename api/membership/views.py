@@ -1,20 +1,16 @@
-"""Membership status routes: what it is, resigning, renewing, rejoining, joining."""
+"""Membership routes: the member's record, their status, resigning, renewing, rejoining, joining."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.changes.models import IdentityLevel
-from api.deps import (
-    CallerDep,
-    ChannelDep,
-    OwnedMember,
-    ServiceCaller,
-    SessionDep,
-    StaffCaller,
-)
-from api.members import lifecycle
-from api.members.lifecycle_schemas import (
+from api.changes.requests import identity_level_for
+from api.deps import CallerDep, ChannelDep, ServiceCaller, SessionDep, StaffCaller
+from api.members.deps import OwnedMember
+from api.members.models import Status
+from api.members.schemas import MemberPublic
+from api.membership import service
+from api.membership.schemas import (
     ApplicationPublic,
     ApplicationRequest,
     ClaimedIdentity,
@@ -25,25 +21,29 @@ from api.members.lifecycle_schemas import (
     ResignRequest,
     StatusChangePublic,
 )
-from api.members.models import Status
+from api.membership.status import STATUS_EXPLANATIONS, Requester
+from api.payments.arrears import public_view
 from api.security import Caller
 
 router = APIRouter(tags=["membership"])
+# The record itself keeps the members tag it always had in the API docs.
+record_router = APIRouter(tags=["members"])
 
 
-def _requester(
-    caller: Caller, channel: str, claimed: ClaimedIdentity | None
-) -> lifecycle.Requester:
+def _requester(caller: Caller, channel: str, claimed: ClaimedIdentity | None) -> Requester:
     """Who is asking, with an identity level taken from the token, not the body (bar service)."""
-    if caller.kind == "member":
-        level = IdentityLevel.identity_checked
-    elif caller.kind == "staff":
-        level = IdentityLevel.staff
-    else:
-        level = IdentityLevel(claimed or "none")
-    return lifecycle.Requester(
-        actor=caller.actor, channel=channel, identity_level=level, staff_id=caller.staff_id
+    return Requester(
+        actor=caller.actor,
+        channel=channel,
+        identity_level=identity_level_for(caller=caller, claimed=claimed),
+        staff_id=caller.staff_id,
     )
+
+
+@record_router.get("/members/{membership_number}", response_model=MemberPublic)
+def read_member(member: OwnedMember, db: SessionDep) -> MemberPublic:
+    """The member's record, with current arrears."""
+    return public_view(db_session=db, member=member)
 
 
 @router.get("/members/{membership_number}/membership", response_model=MembershipPublic)
@@ -52,7 +52,7 @@ def membership(member: OwnedMember) -> MembershipPublic:
     return MembershipPublic(
         membership_number=member.membership_number,
         status=member.status,
-        status_explanation=lifecycle.STATUS_EXPLANATIONS[member.status],
+        status_explanation=STATUS_EXPLANATIONS[member.status],
         category=member.category,
         payment_frequency=member.payment_frequency,
         joined_on=member.joined_on,
@@ -66,7 +66,7 @@ def resign(
     body: ResignRequest, member: OwnedMember, db: SessionDep, caller: CallerDep, channel: ChannelDep
 ) -> ResignationPublic:
     """Resign from a date (default today); Direct Debit collections stop."""
-    outcome = lifecycle.resign(
+    outcome = service.resign(
         db_session=db,
         member=member,
         effective_from=body.effective_date,
@@ -93,7 +93,7 @@ def resign(
 @router.post("/members/{membership_number}/membership/renew", response_model=RenewalPublic)
 def renew(member: OwnedMember, db: SessionDep) -> RenewalPublic:
     """What renewal means for this member (monthly: automatic; annual: date and amount)."""
-    terms = lifecycle.renewal_terms(db_session=db, member=member)
+    terms = service.renewal_terms(db_session=db, member=member)
     return RenewalPublic(
         membership_number=member.membership_number,
         payment_frequency=member.payment_frequency,
@@ -115,7 +115,7 @@ def rejoin(
     body: RejoinRequest | None = None,
 ) -> StatusChangePublic:
     """Make a lapsed or resigned membership active again; 409 naming any arrears to clear."""
-    outcome = lifecycle.rejoin(
+    outcome = service.rejoin(
         db_session=db,
         member=member,
         requester=_requester(caller, channel, body.identity_level if body else None),
@@ -138,7 +138,7 @@ def accept(
     member: OwnedMember, db: SessionDep, caller: StaffCaller, channel: ChannelDep
 ) -> StatusChangePublic:
     """Staff accept an application; the membership starts today."""
-    change = lifecycle.accept_application(
+    change = service.accept_application(
         db_session=db, member=member, requester=_requester(caller, channel, None)
     )
     return StatusChangePublic(
@@ -154,9 +154,9 @@ def apply_to_join(
     body: ApplicationRequest, db: SessionDep, caller: ServiceCaller, channel: ChannelDep
 ) -> ApplicationPublic:
     """Someone applies to join: an applicant record with a new membership number."""
-    member, change = lifecycle.apply_to_join(
+    member, change = service.apply_to_join(
         db_session=db,
-        application=lifecycle.Application(**body.model_dump()),
+        application=service.Application(**body.model_dump()),
         actor=caller.actor,
         channel=channel,
     )

@@ -1,0 +1,28 @@
+"""The member a route is about, checked against who is asking, for every domain's routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path
+from sqlalchemy import select
+
+from api.deps import CallerDep, SessionDep
+from api.members.models import Member
+
+
+def valid_owned_member(
+    membership_number: Annotated[str, Path(max_length=20)], caller: CallerDep, db: SessionDep
+) -> Member:
+    """The member named in the path, if this caller may see them.
+
+    A member-scoped token asking for someone else gets exactly the 404 a missing member gets,
+    so the API never confirms that another membership number exists.
+    """
+    member = db.scalar(select(Member).where(Member.membership_number == membership_number))
+    if member is None or (caller.kind == "member" and caller.member_id != member.id):
+        raise HTTPException(404, "No such member.")
+    return member
+
+
+OwnedMember = Annotated[Member, Depends(valid_owned_member)]
