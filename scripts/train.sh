@@ -8,7 +8,7 @@ model=models/memberdesk.tar.gz
 stamp_file=models/.trained-from
 inputs() {
   local paths=() path
-  for path in config.yml bot/domain data nlu_components; do
+  for path in config.yml bot/domain data bot/nlu; do
     [ -e "$path" ] && paths+=("$path")
   done
   find "${paths[@]}" -type f \( -name '*.yml' -o -name '*.py' \) | LC_ALL=C sort

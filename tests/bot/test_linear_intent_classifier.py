@@ -14,7 +14,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu_components.linear_intent_classifier import LinearIntentClassifier, sentence_features
+from bot.nlu.linear_intent_classifier import LinearIntentClassifier, sentence_features
 
 
 def message_with_blocks() -> Message:

@@ -16,9 +16,9 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu_components import sentence_encoder
-from nlu_components.minilm_featurizer import MiniLMFeaturizer
-from nlu_components.sentence_encoder import SentenceEncoder, SentenceEncoderMissing
+from bot.nlu import sentence_encoder
+from bot.nlu.minilm_featurizer import MiniLMFeaturizer
+from bot.nlu.sentence_encoder import SentenceEncoder, SentenceEncoderMissing
 
 
 def make_featurizer(tmp_path: Path, **config: object) -> MiniLMFeaturizer:

@@ -3,7 +3,7 @@
 The whole text is embedded once, in context, so the featurizer adds a sentence feature only:
 the classifier reads nothing else, and per-token rows for every training example would cost
 hundreds of megabytes on the larger data sets. No network, no GPU and no torch: the forward
-pass runs in numpy (nlu_components/sentence_encoder.py).
+pass runs in numpy (bot/nlu/sentence_encoder.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu_components.sentence_encoder import SentenceEncoder
+from bot.nlu.sentence_encoder import SentenceEncoder
 
 EMBEDDING_DTYPES = ("float16", "float32")
 
