@@ -342,7 +342,7 @@ def cases() -> None:
 @click.pass_context
 def cases_sla_digest(ctx: click.Context) -> None:
     """Queue today's email to each team listing its cases past their SLA (once a day; cron)."""
-    from api.cases.work import queue_sla_digest
+    from api.cases.handoff import queue_sla_digest
 
     with _session(ctx) as session:
         emails = queue_sla_digest(db_session=session, settings=ctx.obj["settings"])

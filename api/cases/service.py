@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.audit.service import record
 from api.cases import sla
 from api.cases.models import Case, CaseMessage, CaseStatus, Priority, SatisfactionRating
+from api.cases.team_emails import queue_new_case_email
 from api.config import Settings
 from api.errors import Conflict, InvalidValue, NotAllowed, NotFound
 from api.members.models import Member
@@ -158,8 +159,6 @@ def open_case(
         detail=f"{case.reference} team={team.code} priority={chosen.value} intent={intent or '-'}",
     )
     # The team hears of the case in the same transaction, so none arrives unannounced.
-    from api.cases.work import queue_new_case_email
-
     queue_new_case_email(db_session=db_session, case=case, team=team, settings=settings)
     if commit:
         db_session.commit()

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from api.cases import work
+from api.cases import handoff as work
 from api.changes import reviewing as changes
 from api.changes.models import ChangeStatus
 from api.console.pages import CaseRef, attempt, page

@@ -13,8 +13,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.cases import handoff as work
 from api.cases import service as cases
-from api.cases import work
 from api.cases.models import Case
 from api.console.pages import CaseRef, attempt, page
 from api.console.session import ConsolePost, ConsoleUser, ConsoleUserDep

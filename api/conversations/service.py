@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.audit.service import record
+from api.cases.handoff import LIVE_STATUSES
 from api.cases.models import Case, CaseMessage, CaseStatus
 from api.cases.service import team_of
-from api.cases.work import LIVE_STATUSES
 from api.conversations.models import Conversation
 from api.errors import Conflict
 from api.staff.models import StaffUser

@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from api.cases.handoff import first_reply_delay
 from api.cases.models import Case, SatisfactionRating
-from api.cases.work import first_reply_delay, sla_aware
 from api.config import Settings
 from api.conversations.models import Conversation
-from api.timekeeping import local_today, utcnow
+from api.timekeeping import aware_utc, local_today, utcnow
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def dashboard(
     since = moment - timedelta(days=days + 1)
 
     def local(at: datetime) -> date:
-        return local_today(now=sla_aware(at), settings=settings)
+        return local_today(now=aware_utc(at), settings=settings)
 
     conversations = [
         c

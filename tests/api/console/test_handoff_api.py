@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.cases import work
+from api.cases import handoff as work
 from api.cases.models import Case, CaseMessage
 from api.config import Settings
 from api.conversations.models import Conversation

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from api.cases import sla, work
+from api.cases import handoff as work
+from api.cases import sla
 from api.cases.models import Case, CaseMessage
 from api.config import Settings
 from api.outbox.models import OutboundEmail

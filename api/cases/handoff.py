@@ -1,5 +1,5 @@
-"""What staff do with cases: the queues, taking a case, talking to the member, handing back to
-the assistant, resolving, and the team emails (a new case, the daily SLA digest).
+"""The staff side of the hand-off: the queues, taking a case, talking to the member, handing
+back to the assistant, resolving, and the daily SLA digest to each team.
 
 Staff messages to the member are stored as case messages with `delivered_at` null; the member's
 channel fetches and delivers them (see api.conversations.views). Email cases are the exception:
@@ -9,7 +9,7 @@ the records API owns the outbox, so a staff message on an email case goes straig
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from api.audit.service import record
 from api.cases import sla
 from api.cases.models import Case, CaseMessage, CaseStatus, Priority
 from api.cases.service import change_status, team_of
+from api.cases.team_emails import console_url
 from api.changes.models import ChangeRequest, ChangeStatus
 from api.config import Settings
 from api.errors import Conflict
@@ -28,7 +29,7 @@ from api.outbox.models import OutboundEmail
 from api.outbox.rendering import queue_rendered
 from api.security import Caller
 from api.staff.models import StaffUser, Team
-from api.timekeeping import local_today, utcnow
+from api.timekeeping import aware_utc, local_today, utcnow
 from api.validation import clean_text
 
 # Cases a person still has to deal with: they make up the queues and pause the conversation.
@@ -98,7 +99,7 @@ def queue(
                     else None
                 ),
                 business_hours_left=sla.business_hours_between(
-                    moment, sla_aware(case.sla_due_at), settings=settings
+                    moment, aware_utc(case.sla_due_at), settings=settings
                 ),
                 answered=case.id in answered,
             )
@@ -108,11 +109,6 @@ def queue(
         key=lambda e: (e.answered, _PRIORITY_ORDER[e.case.priority], e.business_hours_left)
     )
     return entries
-
-
-def sla_aware(moment: datetime) -> datetime:
-    """SQLite returns stored UTC times without their zone; put it back."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def pending_changes_for(*, db_session: Session, member_id: int | None) -> list[ChangeRequest]:
@@ -290,30 +286,6 @@ def resolve(
 # --- Team emails ------------------------------------------------------------------------------
 
 
-def _console_url(settings: Settings, path: str) -> str:
-    # Team emails are read outside the console, so their links must be absolute.
-    return f"{settings.public_url.rstrip('/')}/console/{path}"
-
-
-def queue_new_case_email(
-    *, db_session: Session, case: Case, team: Team, settings: Settings
-) -> OutboundEmail | None:
-    """Tell the team a case has arrived, with its transcript (not committed)."""
-    if not team.email:
-        return None
-    member = db_session.get(Member, case.member_id) if case.member_id else None
-    return queue_rendered(
-        db_session=db_session,
-        to_address=team.email,
-        name="new_case",
-        case=case,
-        team=team,
-        member=member,
-        sla_due=sla.spoken_opening(sla_aware(case.sla_due_at), settings=settings),
-        console_url=_console_url(settings, f"cases/{case.reference}"),
-    )
-
-
 def queue_sla_digest(
     *, db_session: Session, settings: Settings, now: datetime | None = None
 ) -> list[OutboundEmail]:
@@ -346,7 +318,7 @@ def queue_sla_digest(
                 team=team,
                 day=day,
                 entries=entries,
-                console_url=_console_url(settings, f"queue?team={team.code}"),
+                console_url=console_url(settings, f"queue?team={team.code}"),
             )
         )
     record(db_session=db_session, actor="system:sla-digest", action=DIGEST_ACTION,
@@ -359,5 +331,5 @@ def first_reply_delay(case: Case) -> timedelta | None:
     """How long the member waited for the first message from a person."""
     for message in case.messages:
         if message.sender == "staff":
-            return sla_aware(message.sent_at) - sla_aware(case.created_at)
+            return aware_utc(message.sent_at) - aware_utc(case.created_at)
     return None
