@@ -4,8 +4,10 @@
 API_PY := .venv/api/bin/python
 BOT_PY := .venv/bot/bin/python
 export MEMBERDESK_DATABASE_URL ?= sqlite:///var/memberdesk.db
+# Every Python folder there is; scripts/test.sh lints the same list through `make ruff`.
+LINT_PATHS := $(wildcard api bot actions channels harness tests bench scripts)
 
-.PHONY: setup train run test lint bench bench-api bench-nlu bench-serving bench-email db seed
+.PHONY: setup train run test lint ruff bench bench-api bench-nlu bench-serving bench-email db seed
 
 # Builds both environments, then trains the assistant if there is no model yet.
 setup:
@@ -29,8 +31,11 @@ run: seed train
 test: train
 	@bash scripts/test.sh
 
-lint: setup
-	@.venv/api/bin/ruff check api tests bench scripts
+lint: setup ruff
+
+# The lint alone, for when the environments are built already.
+ruff:
+	@.venv/api/bin/ruff check $(LINT_PATHS)
 
 # Every benchmark, then docs/benchmarks.{md,json} from their sections (over an hour on two
 # cores, most of it stock Rasa's DIET on the public data sets). Each can be run on its own.

@@ -20,9 +20,7 @@ import os
 import platform
 import random
 import shlex
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,8 +38,10 @@ from sqlalchemy.orm import Session  # noqa: E402
 import api.models  # noqa: E402,F401
 from api.database import Base, make_engine  # noqa: E402
 from api.imports.ballots_csv import BALLOT_COLUMNS, import_ballots  # noqa: E402
-from api.imports.members_csv import MEMBER_COLUMNS, import_members  # noqa: E402
+from api.imports.member_rows import MEMBER_COLUMNS  # noqa: E402
+from api.imports.members_csv import import_members  # noqa: E402
 from api.timekeeping import today  # noqa: E402
+from harness.processes import Server, free_port, start, stop, wait_until_up  # noqa: E402
 
 SERVICE_TOKEN = "bench-service-token-0123456789abcdef0123"  # noqa: S105 - local bench only
 BALLOT_CODE = "IA-BENCH-1"
@@ -162,49 +162,25 @@ def bench_import(url: str, members_csv: Path, ballots_csv: Path) -> dict[str, An
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_api(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_api(url: str, port: int, workers: int) -> Server:
+    """uvicorn with `workers` workers on `url`'s database, answering on 127.0.0.1:`port`."""
     env = {
-        **os.environ,
         "MEMBERDESK_DATABASE_URL": url,
         "MEMBERDESK_SERVICE_TOKEN": SERVICE_TOKEN,
         "MEMBERDESK_ENV": "development",
         "PYTHONPATH": str(ROOT),
     }
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("the API did not start within 30 seconds")
+    command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+               "--log-level", "warning", "--no-access-log"]
+    server = start("records API", command, env=env,
+                   health=f"http://127.0.0.1:{port}/api/v1/health")
+    try:
+        wait_until_up([server], 30)
+    except RuntimeError:
+        stop([server])
+        raise
+    return server
 
 
 async def measure(
@@ -245,7 +221,7 @@ async def measure(
 def bench_http(url: str, members: int, args: argparse.Namespace) -> dict[str, Any]:
     """Start uvicorn on `url` and measure the two routes the assistant calls most."""
     port = free_port()
-    process = start_api(url, port, args.workers)
+    server = start_api(url, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     try:
         routes = set(httpx.get(f"{base}/api/v1/openapi.json", timeout=5).json().get("paths", {}))
@@ -273,8 +249,7 @@ def bench_http(url: str, members: int, args: argparse.Namespace) -> dict[str, An
             result[name]["single_client"] = asyncio.run(measure(base, paths, 1, 300, 10))
         return result
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        stop([server])
 
 
 def write_reports(result: dict[str, Any], json_path: Path, md_path: Path) -> None:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from harness.processes import Server, start, stop  # noqa: E402
+
 API_PY = str(ROOT / ".venv/api/bin/python")
 BOT_PY = str(ROOT / ".venv/bot/bin/python")
 MODEL = ROOT / "models/memberdesk.tar.gz"
@@ -107,7 +110,7 @@ def processes() -> dict[str, tuple[list[str], dict[str, str]]]:
 
 
 def main() -> int:
-    running: dict[str, subprocess.Popen[bytes]] = {}
+    running: dict[str, Server] = {}
     stopping = False
 
     def stop_all(*_args: object) -> None:
@@ -118,10 +121,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop_all)
     for name, (command, extra_env) in processes().items():
         print(f"run: starting {name}: {' '.join(command)}", flush=True)
-        # The commands are built from this repository's own paths, never from user input.
-        running[name] = subprocess.Popen(  # noqa: S603
-            command, cwd=ROOT, env={**os.environ, **NO_TELEMETRY, **extra_env}
-        )
+        # Each in its own session, so stopping one stops whatever it started as well.
+        running[name] = start(name, command, env={**NO_TELEMETRY, **extra_env}, cwd=ROOT)
     if "rasa" in running:
         rasa_port = os.environ.get("MEMBERDESK_RASA_PORT", "5005")
         print(f"run: the member portal with the webchat (once Rasa is up): "
@@ -129,23 +130,16 @@ def main() -> int:
 
     exit_code = 0
     while not stopping:
-        for name, proc in running.items():
-            if proc.poll() is not None:
-                print(f"run: {name} exited with {proc.returncode}; stopping the rest", flush=True)
-                exit_code = proc.returncode or 1
+        for name, server in running.items():
+            if server.popen.poll() is not None:
+                print(f"run: {name} exited with {server.popen.returncode}; stopping the rest",
+                      flush=True)
+                exit_code = server.popen.returncode or 1
                 stopping = True
                 break
         time.sleep(0.5)
 
-    for proc in running.values():
-        if proc.poll() is None:
-            proc.terminate()
-    deadline = time.monotonic() + 15
-    for proc in running.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    stop(running.values())
     print("run: stopped", flush=True)
     return exit_code
 

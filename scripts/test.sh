@@ -5,11 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
 
-lint_paths=()
-for path in api actions channels nlu_components tests bench scripts; do
-  [ -e "$path" ] && lint_paths+=("$path")
-done
-.venv/api/bin/ruff check "${lint_paths[@]}" || status=1
+# The same folders `make lint` checks (LINT_PATHS in the Makefile).
+make --no-print-directory ruff || status=1
 .venv/api/bin/python -m pytest tests/api -m "not slow" "$@" || status=1
 if [ -d tests/bot ] && ls tests/bot/test_*.py >/dev/null 2>&1; then
   .venv/bot/bin/python -m pytest tests/bot "$@" || status=1

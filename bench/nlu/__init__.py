@@ -1,0 +1,1 @@
+"""The NLU benchmark's parts; bench/nlu_bench.py runs them."""
