@@ -351,7 +351,7 @@ def cases_sla_digest(ctx: click.Context) -> None:
 
 # -- email ------------------------------------------------------------------------------------
 
-from api.mailbox.cli import email_group, run_in_bot  # noqa: E402 - beside the other groups
+from api.mail.cli import email_group, run_in_bot  # noqa: E402 - beside the other groups
 
 cli.add_command(email_group)
 

@@ -23,7 +23,7 @@ def _routers() -> list[APIRouter]:
     from api.conversations.views import router as conversations
     from api.employers.views import router as employers
     from api.identity.views import router as identity
-    from api.mailbox.views import router as mailbox
+    from api.mail.views import router as mailbox
     from api.members.views import router as members
     from api.membership.views import record_router as member_record
     from api.membership.views import router as membership

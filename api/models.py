@@ -8,7 +8,7 @@ from api.conversations.models import Conversation
 from api.database import Base
 from api.employers.models import Employer, Workplace
 from api.identity.models import IdentityAttempt, Lockout, OneTimeCode
-from api.mailbox.models import EmailThreadId, InboundEmail
+from api.mail.models import EmailThreadId, InboundEmail
 from api.members.models import EmploymentPeriod, Member, StatusPeriod
 from api.outbox.models import OutboundEmail
 from api.payments.models import Collection, Mandate, PaymentLink, RefundRequest

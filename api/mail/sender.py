@@ -20,7 +20,7 @@ from email.utils import format_datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from api.mailbox.settings import EmailSettings
+from api.mail.settings import EmailSettings
 from api.outbox.models import OutboundEmail
 from api.timekeeping import utcnow
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -14,17 +13,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.mailbox.sender import backoff, send_due
-from api.mailbox.settings import EmailSettings
+from api.mail.sender import backoff, send_due
+from api.mail.settings import EmailSettings
 from api.outbox.models import OutboundEmail
 from api.outbox.service import queue_email
 from api.timekeeping import utcnow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from harness.processes import free_port
 
 
 class Inbox:

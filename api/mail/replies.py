@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from api.ballots.service import list_ballots, spoken_date
 from api.config import Settings
-from api.mailbox.settings import EmailSettings
+from api.mail.settings import EmailSettings
+from api.money import money
 from api.subscriptions.service import current_rates
 from api.timekeeping import local_today
 
@@ -59,7 +60,7 @@ def _rates(*, db_session: Session, today: date) -> list[dict[str, Any]]:
         {
             "label": category.label,
             "who_qualifies": category.who_qualifies,
-            "rates": [f"£{rate.amount:,.2f} {rate.frequency.value}" for rate in category.rates],
+            "rates": [f"{money(rate.amount)} {rate.frequency.value}" for rate in category.rates],
         }
         for category in current_rates(db_session=db_session, on=today)
         if category.rates

@@ -100,8 +100,8 @@ def send_outbox_command(ctx: click.Context, loop: bool, interval: float, batch: 
     from sqlalchemy.orm import Session
 
     from api.database import make_engine
-    from api.mailbox.sender import send_due
-    from api.mailbox.settings import EmailSettings
+    from api.mail.sender import send_due
+    from api.mail.settings import EmailSettings
 
     settings: Settings = ctx.obj["settings"]
     try:

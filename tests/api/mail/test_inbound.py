@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from api.cases.models import Case, CaseStatus
 from api.config import Settings
-from api.mailbox.models import InboundEmail
-from api.mailbox.settings import EmailSettings, get_email_settings
+from api.mail.models import InboundEmail
+from api.mail.settings import EmailSettings, get_email_settings
 from api.members.models import Category, Frequency
 from api.outbox.models import OutboundEmail
 from tests.api import factories

@@ -9,214 +9,35 @@ anything personal is pointed to the webchat identity check.
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import parseaddr
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.audit.service import record
 from api.cases import sla
-from api.cases.models import Case, CaseMessage, CaseStatus, Priority
+from api.cases.models import Case, CaseMessage, CaseStatus
 from api.cases.service import (
-    get_case,
     open_case,
-    priority_for,
-    team_by_code,
-    team_code_for,
     team_of,
 )
 from api.config import Settings
-from api.errors import InvalidValue, NotFound
-from api.mailbox import replies
-from api.mailbox.models import EmailThreadId, InboundEmail
-from api.mailbox.schemas import InboundEmailIn, InboundEmailRecorded, TriageDecision
-from api.mailbox.settings import EmailSettings
+from api.mail import replies
+from api.mail.models import EmailThreadId, InboundEmail
+from api.mail.schemas import InboundEmailIn, InboundEmailRecorded
+from api.mail.settings import EmailSettings
+from api.mail.triage import (
+    ANSWERED_INTENTS,
+    TriagePlan,
+    decision_for,
+    make_plan,
+)
 from api.members.models import Member
 from api.outbox.service import queue_email
-from api.staff.models import Team
 from api.timekeeping import utcnow
-from api.validation import normalise_email
-
-CASE_REFERENCE = re.compile(r"\bCASE-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{7}\b", re.IGNORECASE)
-# Informational intents answered from the organisation's own published facts: nothing in the
-# answer depends on who sent the email.
-ANSWERED_INTENTS = frozenset({"ballot_info", "industrial_action_info", "join_membership"})
-# Answered with the general rates, but the case stays open: the member may mean their own.
-GENERAL_RATES_INTENTS = frozenset({"check_subscription"})
-# Conversational intents say nothing about what an email needs, so a person reads it.
-_UNROUTED_INTENTS = frozenset(
-    {"greet", "goodbye", "affirm", "deny", "thank_you", "bot_challenge", "inform",
-     "out_of_scope", "request_human", "nlu_fallback"}
-)
-_REPLY_WINDOW = timedelta(hours=1)
-
-
-@dataclass
-class _Plan:
-    member: Member | None
-    joined: Case | None
-    routing_intent: str | None
-    team: Team | None
-    priority: Priority | None
-    sla_due_at: datetime | None
-    acknowledge: bool
-    answer: bool
-    no_reply_reason: str | None
-    automatic_reason: str | None = None
-
-
-def routing_intent(email: InboundEmailIn) -> str | None:
-    """The intent a case is routed by: None (the general team) for chit-chat or low confidence."""
-    if email.intent is None or email.intent in _UNROUTED_INTENTS:
-        return None
-    return email.intent
-
-
-def usable_address(address: str) -> bool:
-    """True when a reply could be sent to `address`."""
-    try:
-        normalise_email(address)
-    except InvalidValue:
-        return False
-    return True
-
-
-def member_by_email(*, db_session: Session, address: str) -> Member | None:
-    """The one member with this email on record; None when none or several share it."""
-    found = list(
-        db_session.scalars(
-            select(Member)
-            .where(or_(Member.email == address, func.lower(Member.email) == address.lower()))
-            .limit(2)
-        )
-    )
-    return found[0] if len(found) == 1 else None
-
-
-def thread_case(*, db_session: Session, email: InboundEmailIn) -> Case | None:
-    """The case this email replies to: by In-Reply-To / References, else a reference in the
-    subject."""
-    ids = [email.in_reply_to] if email.in_reply_to else []
-    ids += list(reversed(email.references))
-    if ids:
-        rows = db_session.execute(
-            select(EmailThreadId.message_id, EmailThreadId.case_id).where(
-                EmailThreadId.message_id.in_(ids)
-            )
-        ).all()
-        by_id = {message_id: case_id for message_id, case_id in rows}
-        for message_id in ids:
-            if message_id in by_id:
-                return db_session.get(Case, by_id[message_id])
-    match = CASE_REFERENCE.search(email.subject)
-    if match:
-        try:
-            return get_case(db_session=db_session, reference=match[0])
-        except NotFound:
-            return None
-    return None
-
-
-def _recent_replies(*, db_session: Session, address: str, now: datetime) -> int:
-    return int(
-        db_session.scalar(
-            select(func.count(InboundEmail.id)).where(
-                InboundEmail.from_address == address,
-                InboundEmail.acknowledged.is_(True),
-                InboundEmail.received_at >= now - _REPLY_WINDOW,
-            )
-        )
-        or 0
-    )
-
-
-def _plan(
-    *,
-    db_session: Session,
-    email: InboundEmailIn,
-    settings: Settings,
-    email_settings: EmailSettings,
-    now: datetime,
-) -> _Plan:
-    address = email.from_address.lower()
-    automatic = email.automatic_reason
-    if not automatic and not usable_address(email.from_address):
-        automatic = "no valid sender address"
-    if address == email_settings.from_address:
-        automatic = automatic or "sent from the support mailbox itself"
-    if automatic:
-        return _Plan(
-            member=None, joined=None, routing_intent=None, team=None, priority=None,
-            sla_due_at=None, acknowledge=False, answer=False,
-            no_reply_reason=f"automatic mail: {automatic}"[:100], automatic_reason=automatic,
-        )
-    member = member_by_email(db_session=db_session, address=email.from_address)
-    joined = thread_case(db_session=db_session, email=email)
-    intent = routing_intent(email)
-    if joined is not None:
-        team = team_of(db_session=db_session, case=joined)
-        priority, due = joined.priority, joined.sla_due_at
-    else:
-        team = team_by_code(db_session=db_session, code=team_code_for(intent))
-        priority = priority_for(intent)
-        due = sla.sla_due_at(now, priority, settings=settings)
-    confident = (email.confidence or 0) >= email_settings.email_answer_min_confidence
-    answer = (
-        joined is None
-        and confident
-        and intent in ANSWERED_INTENTS | GENERAL_RATES_INTENTS
-    )
-    limit = email_settings.email_replies_per_sender_per_hour
-    no_reply = None
-    if _recent_replies(db_session=db_session, address=address, now=now) >= limit:
-        no_reply = f"reply limit reached ({limit} an hour to one sender)"
-    return _Plan(
-        member=member,
-        joined=joined,
-        routing_intent=intent,
-        team=team,
-        priority=priority,
-        sla_due_at=due,
-        acknowledge=no_reply is None,
-        answer=answer and no_reply is None,
-        no_reply_reason=no_reply,
-    )
-
-
-def _decision(plan: _Plan) -> TriageDecision:
-    return TriageDecision(
-        matched_member=plan.member.membership_number if plan.member else None,
-        joins_case=plan.joined.reference if plan.joined else None,
-        team=plan.team.code if plan.team else None,
-        team_name=plan.team.name if plan.team else None,
-        priority=plan.priority,
-        sla_due_at=plan.sla_due_at,
-        acknowledge=plan.acknowledge,
-        answer=plan.answer,
-        no_reply_reason=plan.no_reply_reason,
-    )
-
-
-def preview(
-    *,
-    db_session: Session,
-    email: InboundEmailIn,
-    settings: Settings,
-    email_settings: EmailSettings,
-    now: datetime | None = None,
-) -> TriageDecision:
-    """What ingesting this email would do, without doing any of it."""
-    plan = _plan(
-        db_session=db_session, email=email, settings=settings, email_settings=email_settings,
-        now=now or utcnow(),
-    )
-    db_session.rollback()
-    return _decision(plan)
 
 
 def _summary(email: InboundEmailIn) -> str:
@@ -295,7 +116,7 @@ def record_inbound(
     if recorded is not None:
         return recorded
     received_at = now or utcnow()
-    plan = _plan(
+    plan = make_plan(
         db_session=db_session, email=email, settings=settings, email_settings=email_settings,
         now=received_at,
     )
@@ -351,7 +172,7 @@ def record_inbound(
         if recorded is None:
             raise
         return recorded
-    decision = _decision(plan)
+    decision = decision_for(plan)
     return InboundEmailRecorded(
         **decision.model_dump(),
         reference=case.reference if case is not None else None,
@@ -364,7 +185,7 @@ def _route(
     *,
     db_session: Session,
     email: InboundEmailIn,
-    plan: _Plan,
+    plan: TriagePlan,
     settings: Settings,
     actor: str,
     now: datetime,
@@ -424,7 +245,7 @@ def _queue_reply(
     db_session: Session,
     email: InboundEmailIn,
     case: Case,
-    plan: _Plan,
+    plan: TriagePlan,
     settings: Settings,
     email_settings: EmailSettings,
     now: datetime,

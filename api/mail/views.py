@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from api.deps import ServiceCaller, SessionDep, SettingsDep
-from api.mailbox import service
-from api.mailbox.schemas import InboundEmailIn, InboundEmailRecorded, TriageDecision
-from api.mailbox.settings import EmailSettings, get_email_settings
+from api.mail import inbound, triage
+from api.mail.schemas import InboundEmailIn, InboundEmailRecorded, TriageDecision
+from api.mail.settings import EmailSettings, get_email_settings
 
 router = APIRouter(tags=["email"])
 
@@ -26,7 +26,7 @@ def record_inbound(
     response: Response,
 ) -> InboundEmailRecorded:
     """Record a triaged email: open or join its case and queue its reply (once per Message-ID)."""
-    recorded = service.record_inbound(
+    recorded = inbound.record_inbound(
         db_session=db, email=body, settings=settings, email_settings=email_settings,
         actor=caller.actor,
     )
@@ -44,6 +44,6 @@ def preview_triage(
     email_settings: EmailSettingsDep,
 ) -> TriageDecision:
     """What recording this email would do (member matched, case joined, team, SLA), not done."""
-    return service.preview(
+    return triage.preview(
         db_session=db, email=body, settings=settings, email_settings=email_settings
     )
