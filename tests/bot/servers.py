@@ -8,7 +8,6 @@ holding the demo organisation, exactly as `make run` does.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,57 +17,17 @@ from pathlib import Path
 
 import httpx
 
+from harness.processes import free_port, running
+
 ROOT = Path(__file__).resolve().parents[2]
 API_PY = ROOT / ".venv/api/bin/python"
 BOT_PY = ROOT / ".venv/bot/bin/python"
 SERVICE_TOKEN = "bot-tests-service-token-0123456789"
 SECRET_KEY = "bot-tests-secret-key-0123456789abcdefghijklmnop"
 # The website's side of the webchat: it signs member tokens with this, and its pages are
-# served from this origin (tests/bot/channels/test_webchat*.py).
+# served from this origin (tests/bot/channels/webchat/).
 WEBCHAT_JWT_SECRET = "bot-tests-webchat-jwt-secret-0123456789abcdef"  # noqa: S105
 WEBCHAT_ORIGIN = "http://members.example.org"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
-    """Poll `url` until it answers 200, or fail with the process's own output."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = log.read_text()[-4000:]
-            raise RuntimeError(f"{url} exited with {process.returncode}:\n{output}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up in {seconds:.0f} s:\n{log.read_text()[-4000:]}")
-
-
-@contextmanager
-def running(command: list[str], *, env: dict[str, str], health: str, log: Path,
-            seconds: float = 60) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `command`, wait for `health` to answer, and stop it afterwards."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_until_up(health, process, log, seconds)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass
@@ -106,6 +65,18 @@ class RecordsApi:
             return response.json()  # type: ignore[no-any-return]
 
 
+def seed_records(env: dict[str, str], members: int | None) -> float:
+    """Schema and demo organisation (all of it when `members` is None); seconds taken."""
+    start = time.monotonic()
+    seed = ["seed"] if members is None else ["seed", "--members", str(members)]
+    for step in (["db", "upgrade"], seed):
+        subprocess.run(  # noqa: S603
+            [str(API_PY), "-m", "api.cli", *step], cwd=ROOT, env={**os.environ, **env},
+            check=True, capture_output=True, timeout=600,
+        )
+    return round(time.monotonic() - start, 1)
+
+
 @contextmanager
 def records_api(folder: Path, *, members: int = 60) -> Iterator[RecordsApi]:
     """The records API on a fresh demo database in `folder`."""
@@ -116,16 +87,13 @@ def records_api(folder: Path, *, members: int = 60) -> Iterator[RecordsApi]:
         "MEMBERDESK_SERVICE_TOKEN": SERVICE_TOKEN,
         "MEMBERDESK_SECRET_KEY": SECRET_KEY,
     }
-    for step in (["db", "upgrade"], ["seed", "--members", str(members)]):
-        subprocess.run(  # noqa: S603
-            [str(API_PY), "-m", "api.cli", *step], cwd=ROOT, env={**os.environ, **env},
-            check=True, capture_output=True,
-        )
+    seed_records(env, members)
     port = free_port()
     command = [str(API_PY), "-m", "uvicorn", "api.main:create_app", "--factory",
                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     url = f"http://127.0.0.1:{port}"
-    with running(command, env=env, health=f"{url}/api/v1/health", log=folder / "api.log"):
+    with running("records API", command, env=env, health=f"{url}/api/v1/health",
+                 log=folder / "api.log"):
         yield RecordsApi(url=url, database=database, env=env)
 
 
@@ -202,10 +170,10 @@ def assistant(api: RecordsApi, folder: Path, *, model: Path = MODEL) -> Iterator
                     "--interface", "127.0.0.1", "--port", str(rasa_port),
                     "--endpoints", str(endpoints),
                     "--credentials", str(ROOT / "bot/credentials.yml")]
-    with running(actions_command, env=actions_env,
+    with running("action server", actions_command, env=actions_env,
                  health=f"http://127.0.0.1:{actions_port}/health",
                  log=folder / "actions.log", seconds=90), \
-         running(rasa_command, env={**rasa_env(), **channel_api_env(api)},
+         running("rasa", rasa_command, env={**rasa_env(), **channel_api_env(api)},
                  health=f"http://127.0.0.1:{rasa_port}/status",
                  log=folder / "rasa.log", seconds=240):
         yield Assistant(rasa_url=f"http://127.0.0.1:{rasa_port}", api=api)

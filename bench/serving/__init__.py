@@ -1,0 +1,1 @@
+"""The serving benchmark's parts; bench/serving_bench.py runs them."""
