@@ -19,7 +19,7 @@ from api.ballots.service import list_ballots, spoken_date
 from api.config import Settings
 from api.mail.settings import EmailSettings
 from api.money import money
-from api.subscriptions.service import current_rates
+from api.subscriptions.rates import current_rates
 from api.timekeeping import local_today
 
 _TEMPLATES = Path(__file__).resolve().parents[1] / "templates"

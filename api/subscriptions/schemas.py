@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.changes.schemas import ClaimedIdentity
 from api.members.models import Category, Frequency, PaymentMethod
-from api.subscriptions.service import Circumstance
+from api.subscriptions.circumstances import Circumstance
 
 
 class RatePublic(BaseModel):

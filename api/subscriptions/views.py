@@ -8,7 +8,9 @@ from fastapi import APIRouter
 
 from api.deps import CallerDep, ChannelDep, SessionDep
 from api.members.deps import OwnedMember
+from api.subscriptions import circumstances
 from api.subscriptions import service as subscriptions
+from api.subscriptions.rates import current_rates
 from api.subscriptions.schemas import (
     CategoryRatesPublic,
     CircumstanceOutcomePublic,
@@ -37,7 +39,7 @@ def rates(_caller: CallerDep, db: SessionDep) -> RatesPublic:
                     for r in c.rates
                 ],
             )
-            for c in subscriptions.current_rates(db_session=db, on=on)
+            for c in current_rates(db_session=db, on=on)
         ],
     )
 
@@ -59,7 +61,7 @@ def report_circumstances(
     channel: ChannelDep,
 ) -> CircumstanceOutcomePublic:
     """A change of circumstances (retiring, parental leave...): the new category and rate."""
-    outcome = subscriptions.report_circumstance(
+    outcome = circumstances.report_circumstance(
         db_session=db, member=member, circumstance=body.circumstance,
         effective_from=body.effective_from, caller=caller, channel=channel,
         claimed=body.identity_level, version=body.version,

@@ -16,7 +16,8 @@ from api.changes.models import ChangeRequest, ChangeStatus, IdentityLevel
 from api.config import Settings
 from api.errors import NotFound
 from api.members.models import Category, Frequency, Member, PaymentMethod, Status
-from api.subscriptions.service import apply_due_category_changes, rate_for
+from api.subscriptions.circumstances import apply_due_category_changes
+from api.subscriptions.rates import rate_for
 from api.timekeeping import today
 from tests.api import factories
 from tests.api.conftest import member_headers, staff_headers
