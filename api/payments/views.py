@@ -24,6 +24,7 @@ from api.members.models import Frequency, Member
 from api.payments import links
 from api.payments import service as payments
 from api.payments.bacs import format_day
+from api.payments.matching import match_collections
 from api.payments.models import (
     Collection,
     PaymentLink,
@@ -88,7 +89,7 @@ def match(
     on: date | None = None,
 ) -> CollectionMatches:
     """Which of our collections a charge on the member's bank statement is ("what is this?")."""
-    found, explanation = payments.match_collections(
+    found, explanation = match_collections(
         db_session=db, member=member, amount=amount, on=on
     )
     return CollectionMatches(
