@@ -10,7 +10,6 @@ in test-artifacts/.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from api.members.models import Member
 from api.staff.models import Role
 from api.staff.service import ensure_default_teams
 from api.timekeeping import utcnow
+from harness.processes import free_port
 from tests.api import factories
 from tests.api.console.conftest import PASSWORD, pending_employment_change
 
@@ -47,12 +47,6 @@ SECRET_KEY = "browser-test-secret-key-" + "y" * 32
 CONVERSATION = "webchat-browser-1"
 ROOT = Path(__file__).resolve().parents[3]
 
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _prepare(url: str) -> dict[str, str]:
@@ -110,7 +104,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], str]]:
         pytest.skip("SKIPPING BROWSER TEST - " + message)
     url = f"sqlite:///{tmp_path / 'console.db'}"
     references = _prepare(url)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MEMBERDESK_ENV": "test", "MEMBERDESK_DATABASE_URL": url,
            "MEMBERDESK_SERVICE_TOKEN": SERVICE_TOKEN, "MEMBERDESK_SECRET_KEY": SECRET_KEY,
            "MEMBERDESK_PUBLIC_URL": f"http://127.0.0.1:{port}"}
