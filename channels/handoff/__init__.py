@@ -3,7 +3,7 @@
 The records API holds who a conversation is with (api/conversations/views.py); every channel
 does the same four things with it, through one `LiveHandoff`:
 
-1. `handle()` (or `gate()` alone) for each member message, once channels.safety has checked
+1. `handle()` (or `gate()` alone) for each member message, once bot.safety has checked
    it, in place of calling Rasa's `on_new_message` directly: passes it to the
    assistant, or, while the conversation is paused for a person, puts it on the case for the
    console instead. A conversation staff handed back is resumed first (`resume()`): a
@@ -27,7 +27,7 @@ team could not be reached.
 The gate, resuming and staff messages are in channels.handoff.gate. A channel plugs in with a
 few lines (Telegram does, in channels/telegram/channel.py):
 
-    handoff = LiveHandoff(read_settings(), "webchat")          # once, at start-up
+    handoff = LiveHandoff(read_settings(), "webchat")            # once, at start-up
     await handoff.handle(user_message, on_new_message, request.app.ctx.agent)
     await handoff.deliver_staff_messages(conversation_id, send)  # send(StaffMessage)
     handoff.watch_while_serving(blueprint, send_for)             # send_for(id) -> send
