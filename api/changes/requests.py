@@ -57,37 +57,6 @@ def _encoded(values: dict[str, Any], *, field: str) -> str:
     return text
 
 
-def _new_change(
-    *,
-    db_session: Session,
-    member: Member,
-    caller: Caller,
-    channel: str,
-    field: str,
-    old: dict[str, Any],
-    new: dict[str, Any],
-    status: ChangeStatus,
-    claimed: ClaimedIdentity | None,
-    review_reason: str | None = None,
-) -> ChangeRequest:
-    change = ChangeRequest(
-        reference=new_reference("CR"),
-        member_id=member.id,
-        field=field,
-        old_value=_encoded(old, field=field),
-        new_value=_encoded(new, field=field),
-        channel=channel,
-        identity_level=identity_level_for(caller=caller, claimed=claimed),
-        status=status,
-        review_reason=review_reason,
-        requested_by=caller.actor,
-        requested_by_staff_id=caller.staff_id if caller.kind == "staff" else None,
-        requested_at=utcnow(),
-    )
-    db_session.add(change)
-    return change
-
-
 def audit_change(
     *,
     db_session: Session,
@@ -127,18 +96,21 @@ def record_change(
     apply: Callable[[], None] | None = None,
 ) -> ChangeRequest:
     """Record a change request and its audit event, applying it first when `apply` is given."""
-    change = _new_change(
-        db_session=db_session,
-        member=member,
-        caller=caller,
-        channel=channel,
+    change = ChangeRequest(
+        reference=new_reference("CR"),
+        member_id=member.id,
         field=field,
-        old=old,
-        new=new,
+        old_value=_encoded(old, field=field),
+        new_value=_encoded(new, field=field),
+        channel=channel,
+        identity_level=identity_level_for(caller=caller, claimed=claimed),
         status=status,
-        claimed=claimed,
         review_reason=review_reason,
+        requested_by=caller.actor,
+        requested_by_staff_id=caller.staff_id if caller.kind == "staff" else None,
+        requested_at=utcnow(),
     )
+    db_session.add(change)
     if apply is not None:
         apply()
     audit_change(
