@@ -1,5 +1,6 @@
 """The bot side's layers: `bot` is shared by the action server and the channels, which never
-import each other, and nothing here imports the records API's code (`api`).
+import each other, and nothing here imports the records API's code (`api`). `harness` (starting
+and stopping processes) is imported from both virtual environments, so it imports neither half.
 
 Every import counts, including one inside a function: a lazy import is still a dependency,
 it only fails later.
@@ -13,12 +14,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("bot", "actions", "channels")
+PACKAGES = ("bot", "actions", "channels", "harness")
 # What each package must never import.
 FORBIDDEN = {
     "bot": ("actions", "channels", "api"),
     "actions": ("channels", "api"),
     "channels": ("actions", "api"),
+    "harness": ("api", "bot", "actions", "channels", "rasa", "rasa_sdk"),
 }
 
 
@@ -79,6 +81,7 @@ def test_the_shared_package_the_actions_and_the_channels_keep_to_their_layers() 
         ("channels/email/x.py", "from ...actions import base\n", "actions"),
         ("bot/x.py", "from channels import rest\n", "channels"),
         ("bot/nlu/x.py", "async def f():\n    import api.config\n", "api"),
+        ("harness/x.py", "from bot.settings import read_settings\n", "bot"),
     ],
 )
 def test_a_crossing_is_found_wherever_it_is_written(
