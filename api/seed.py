@@ -23,7 +23,7 @@ from api.ballots.models import Ballot, BallotMethod, ballot_employers
 from api.database import Base
 from api.employers.models import Employer, Workplace
 from api.errors import Conflict, NotAllowed
-from api.imports.members_csv import table_of
+from api.imports.bulk import table_of
 from api.members.models import (
     Category,
     EmploymentPeriod,

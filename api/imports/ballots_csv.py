@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import record
 from api.ballots.models import Ballot, BallotMethod, ballot_employers
-from api.imports.members_csv import IMPORT_ACTOR, EmployerDirectory, ImportSummary, table_of
+from api.imports.bulk import IMPORT_ACTOR, EmployerDirectory, ImportSummary, table_of
 from api.imports.reader import ImportFailed, Record, RowReader, read_records
 
 BALLOT_COLUMNS = (

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from api.ballots.models import Ballot, ballot_employers
 from api.employers.models import Employer, Workplace
 from api.imports.ballots_csv import BALLOT_COLUMNS
-from api.imports.members_csv import MEMBER_COLUMNS
+from api.imports.member_rows import MEMBER_COLUMNS
 from api.imports.reader import money_text
 from api.members.models import Member
 from api.payments.models import Collection, CollectionStatus

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from api.imports.ballots_csv import BALLOT_COLUMNS
-from api.imports.members_csv import MEMBER_COLUMNS
+from api.imports.member_rows import MEMBER_COLUMNS
 
 
 def member_row(number: int | str = 1000001, **overrides: Any) -> dict[str, str]:

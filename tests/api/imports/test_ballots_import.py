@@ -13,7 +13,7 @@ from api.audit.models import AuditEvent
 from api.ballots.models import Ballot, BallotMethod
 from api.employers.models import Employer
 from api.imports.ballots_csv import import_ballots
-from api.imports.members_csv import ImportSummary
+from api.imports.bulk import ImportSummary
 from api.imports.reader import ImportFailed
 from tests.api import factories
 from tests.api.imports.helpers import ballot_row, ballots_csv

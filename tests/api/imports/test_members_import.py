@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
 from api.employers.models import Employer, Workplace
-from api.imports.members_csv import ImportSummary, import_members
+from api.imports.bulk import ImportSummary
+from api.imports.members_csv import import_members
 from api.imports.reader import ImportFailed, normalise_email_cached
 from api.members.models import EmploymentPeriod, Member, Status, StatusPeriod
 from api.payments.arrears import arrears_for

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.imports.members_csv import MEMBER_COLUMNS, import_members
+from api.imports.member_rows import MEMBER_COLUMNS
+from api.imports.members_csv import import_members
 from api.members.models import Member
 from tests.api.imports.helpers import member_row
 
