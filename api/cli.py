@@ -250,7 +250,7 @@ def seed_command(
     staff_password: str | None,
 ) -> None:
     """Fill the database with a deterministic demo organisation."""
-    from api.seed import DEFAULT_STAFF_PASSWORD, has_members, seed_demo
+    from api.seed.demo import DEFAULT_STAFF_PASSWORD, has_members, seed_demo
 
     if reset and if_empty:
         raise click.UsageError("--reset and --if-empty contradict each other; give one.")
