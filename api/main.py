@@ -82,8 +82,11 @@ def create_app() -> FastAPI:
             for e in exc.errors()
         ]
         field = errors[0]["field"] if errors else None
+        # api.validation's messages are written for members; pydantic's own are not.
+        first = exc.errors()[0] if errors else None
+        detail = first["msg"] if first and first["type"] == "invalid_value" else None
         return JSONResponse(
-            {"detail": "Some values are not valid.", "field": field, "errors": errors},
+            {"detail": detail or "Some values are not valid.", "field": field, "errors": errors},
             status_code=422,
         )
 

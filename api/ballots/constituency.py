@@ -16,6 +16,12 @@ from api.ballots.models import Ballot
 from api.employers.models import Employer
 
 
+def counted_employer_ids(ballot: Ballot) -> set[int]:
+    """The ballot's employers that count: one the data team has not yet checked puts no one in
+    its constituency, even if a ballot was set up naming it."""
+    return {employer.id for employer in ballot.employers if not employer.needs_review}
+
+
 def ballots_affected_by_move(
     *, db_session: Session, from_employer_id: int | None, to_employer_id: int | None, on: date
 ) -> list[Ballot]:
@@ -31,7 +37,7 @@ def ballots_affected_by_move(
     ).all()
     affected = []
     for ballot in ballots:
-        employer_ids = {employer.id for employer in ballot.employers}
+        employer_ids = counted_employer_ids(ballot)
         # Moving between two employers of the same ballot keeps the member in it.
         if (from_employer_id in employer_ids) != (to_employer_id in employer_ids):
             affected.append(ballot)

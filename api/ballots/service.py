@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.audit.service import record
+from api.ballots.constituency import counted_employer_ids
 from api.ballots.models import Ballot, BallotMethod, ReplacementPaperRequest, ReplacementStatus
 from api.employers.models import Employer, Workplace
 from api.errors import Conflict, NotAllowed, NotFound
@@ -156,7 +157,7 @@ def _eligibility_on_register(*, db_session: Session, member: Member, ballot: Bal
             "not on the ballot register.",
         )
     employer = employer_on(db_session=db_session, member_id=member.id, on=ballot.register_date)
-    if employer is None or employer.id not in {e.id for e in ballot.employers}:
+    if employer is None or employer.id not in counted_employer_ids(ballot):
         on_record = (
             f"we had you on record as employed by {employer.name}"
             if employer
@@ -344,7 +345,7 @@ def constituency(*, db_session: Session, ballot: Ballot) -> list[Voter]:
     """Everyone balloted: members then (active or in grace) at the ballot's employers, as at the
     register date, from the dated history (the same rule as `eligibility`), by name."""
     on = ballot.register_date
-    employer_ids = {e.id for e in ballot.employers}
+    employer_ids = counted_employer_ids(ballot)
     statuses = _latest_before(
         [
             (r.member_id, r.effective_from, r.id, r.status)

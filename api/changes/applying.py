@@ -31,6 +31,7 @@ from api.changes.schemas import (
     PersonalDetailsChange,
 )
 from api.database import check_version
+from api.employers.models import Employer, Workplace
 from api.employers.service import resolve_employment
 from api.errors import Conflict, InvalidValue
 from api.members.models import Member, PaymentMethod
@@ -96,6 +97,26 @@ def _payroll_note(member: Member, *, new_employer_id: int) -> str:
     return ""
 
 
+def _held_as_new_to_register(
+    common: dict[str, Any], *, employer: Employer, workplace: Workplace, note: str
+) -> ChangeResult:
+    # A name not on the register counts for no ballot until the data team has checked it is
+    # real and not another entry written differently; the move waits with it.
+    what = "employer" if employer.needs_review else "workplace"
+    name = employer.name if employer.needs_review else workplace.name
+    change = record_change(
+        **common, status=ChangeStatus.pending_review, action="employment_change_requested",
+        review_reason=f"New {what} not on the register: {name}"[:300],
+    )
+    return ChangeResult(
+        change,
+        (
+            f"{name} isn't on our list yet, so I've recorded it as new: our data team will check"
+            f" it and then update your record. Your reference is {change.reference}.{note}"
+        ),
+    )
+
+
 def change_employment(
     *,
     db_session: Session,
@@ -104,17 +125,22 @@ def change_employment(
     channel: str,
     employment: EmploymentChange,
 ) -> ChangeResult:
-    """Apply a new employment, or hold it for review when it moves the member between ballots."""
+    """Apply a new employment, or hold it for review: it moves the member between ballots, or
+    names an employer or workplace new to the register."""
     check_version(member=member, version=employment.version)
-    employer, workplace = resolve_employment(
-        db_session=db_session, employer=employment.employer, workplace=employment.workplace
-    )
     effective_from = employment.effective_from or today()
     if effective_from < member.joined_on or effective_from > today() + _EMPLOYMENT_LOOKAHEAD:
         raise InvalidValue(
             "The start date must be after you joined and no more than a year from now.",
             field="effective_from",
         )
+    employer, workplace = resolve_employment(
+        db_session=db_session,
+        employer=employment.employer,
+        workplace=employment.workplace,
+        new_employer=employment.new_employer,
+        new_workplace=employment.new_workplace,
+    )
     old = employment_values(
         employer=member.employer,
         workplace=member.workplace,
@@ -140,6 +166,8 @@ def change_employment(
         db_session=db_session, member=member, caller=caller, channel=channel, field="employment",
         old=old, new=new, claimed=employment.identity_level, fields=list(EMPLOYMENT_FIELDS),
     )
+    if employer.needs_review or workplace.needs_review:
+        return _held_as_new_to_register(common, employer=employer, workplace=workplace, note=note)
     if ballots:
         named = ", ".join(f"{b.ballot_code} ({b.title})" for b in ballots)
         change = record_change(

@@ -155,6 +155,9 @@ def apply_employment(*, db_session: Session, member: Member, new: dict[str, Any]
     if employer is None or workplace is None or workplace.employer_id != employer.id:
         raise Conflict("That employer or workplace is no longer on our list.")
     member.employer, member.workplace = employer, workplace
+    # Applying is reached only for register entries, or by a data-team reviewer's approval,
+    # which is the check a name new to the register waited for.
+    employer.needs_review = workplace.needs_review = False
     member.job_title = new["job_title"]
     member.grade = new["grade"]
     if moved:

@@ -3,36 +3,38 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.changes.models import ChangeRequest, ChangeStatus, IdentityLevel
-from api.errors import InvalidValue
 from api.members.schemas import MemberPublic
-from api.validation import clean_text, normalise_email, normalise_phone, normalise_postcode
+from api.validation import (
+    checked,
+    clean_line,
+    clean_place,
+    clean_text,
+    normalise_email,
+    normalise_phone,
+    normalise_postcode,
+)
 
 # What the action server may say it knows about who is asking; "staff" comes only from a
 # staff token, never from a request body.
 ClaimedIdentity = Literal["signed_in", "identity_checked", "email_matched", "none"]
 
-T = TypeVar("T")
-
-
-def _as_validation_error(normalise: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    # Pydantic reports ValueErrors as 422s naming the field; our normalisers raise InvalidValue.
-    try:
-        return normalise(*args, **kwargs)
-    except InvalidValue as exc:
-        raise ValueError(exc.message) from None
-
 
 def _text(value: str | None, field: str, max_length: int, *, required: bool = False) -> str | None:
-    return _as_validation_error(
-        clean_text, value, field=field, max_length=max_length, required=required
-    )
+    return checked(clean_text, value, field=field, max_length=max_length, required=required)
+
+
+def _line(value: str | None, field: str, max_length: int, *, required: bool = False) -> str | None:
+    return checked(clean_line, value, field=field, max_length=max_length, required=required)
+
+
+def _place(value: str | None, field: str, max_length: int, *, required: bool = False) -> str | None:
+    return checked(clean_place, value, field=field, max_length=max_length, required=required)
 
 
 class _ChangeBody(BaseModel):
@@ -59,17 +61,17 @@ class AddressChange(_ChangeBody):
     @classmethod
     def _required_text(cls, value: str, info: Any) -> str:
         limit = 200 if info.field_name == "address_line1" else 100
-        return _text(value, info.field_name, limit, required=True) or ""
+        return _place(value, info.field_name, limit, required=True) or ""
 
     @field_validator("address_line2")
     @classmethod
     def _optional_text(cls, value: str | None) -> str | None:
-        return _text(value, "address_line2", 200)
+        return _place(value, "address_line2", 200)
 
     @field_validator("postcode")
     @classmethod
     def _postcode(cls, value: str) -> str:
-        return _as_validation_error(normalise_postcode, value)
+        return checked(normalise_postcode, value)
 
 
 class ContactChange(_ChangeBody):
@@ -81,12 +83,12 @@ class ContactChange(_ChangeBody):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        return None if value is None else _as_validation_error(normalise_email, value)
+        return None if value is None else checked(normalise_email, value)
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        return None if value is None else _as_validation_error(normalise_phone, value)
+        return None if value is None else checked(normalise_phone, value)
 
 
 class EmploymentChange(_ChangeBody):
@@ -97,16 +99,22 @@ class EmploymentChange(_ChangeBody):
     job_title: str | None = Field(default=None, max_length=100)
     grade: str | None = Field(default=None, max_length=50)
     effective_from: date | None = None
+    new_employer: bool = Field(
+        default=False, description="The member said the employer is none of the names offered."
+    )
+    new_workplace: bool = Field(
+        default=False, description="The member said the workplace is none of the names offered."
+    )
 
     @field_validator("employer", "workplace")
     @classmethod
     def _required_text(cls, value: str, info: Any) -> str:
-        return _text(value, info.field_name, 200, required=True) or ""
+        return _place(value, info.field_name, 200, required=True) or ""
 
     @field_validator("job_title", "grade")
     @classmethod
     def _optional_text(cls, value: str | None, info: Any) -> str | None:
-        return _text(value, info.field_name, 100 if info.field_name == "job_title" else 50)
+        return _line(value, info.field_name, 100 if info.field_name == "job_title" else 50)
 
 
 class PersonalDetailsChange(_ChangeBody):
@@ -120,7 +128,7 @@ class PersonalDetailsChange(_ChangeBody):
     @field_validator("title", "first_name", "last_name")
     @classmethod
     def _names(cls, value: str | None, info: Any) -> str | None:
-        return _text(value, info.field_name, 20 if info.field_name == "title" else 100)
+        return _line(value, info.field_name, 20 if info.field_name == "title" else 100)
 
 
 class MarketingOptOut(_ChangeBody):

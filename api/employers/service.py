@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from api.employers.matching import EmploymentMatch, match_employment
+from api.employers.matching import EmploymentMatch, is_same_name, match_employment
 from api.employers.models import Employer, Workplace
 from api.errors import InvalidValue
+
+T = TypeVar("T")
 
 
 def list_employers(*, db_session: Session) -> list[Employer]:
@@ -43,31 +48,62 @@ def _suggestion(found: EmploymentMatch, *, field: str) -> str:
     return ""
 
 
-def resolve_employment(
-    *, db_session: Session, employer: str, workplace: str
-) -> tuple[Employer, Workplace]:
-    """The employer and workplace named, or InvalidValue with suggestions.
+def _same_name(names: list[T], typed: str, name_of: Callable[[T], str]) -> T | None:
+    return next((n for n in names if is_same_name(typed, name_of(n))), None)
 
-    Only names that are the same but for case and punctuation are accepted: employment decides
-    ballots, so a likely guess goes back to the member to confirm instead of being applied.
+
+def find_or_record_employer(*, db_session: Session, name: str) -> Employer:
+    """The register's employer with this name (but for case and punctuation), or a new one
+    recorded for the data team to check; never the nearest other name."""
+    found = _same_name(list_employers(db_session=db_session), name, lambda e: e.name)
+    if found is not None:
+        return found
+    employer = Employer(name=name, needs_review=True)
+    db_session.add(employer)
+    db_session.flush()
+    return employer
+
+
+def find_or_record_workplace(*, db_session: Session, employer: Employer, name: str) -> Workplace:
+    """The employer's workplace with this name, or a new one recorded for the data team."""
+    found = _same_name(list(employer.workplaces), name, lambda w: w.name)
+    if found is not None:
+        return found
+    workplace = Workplace(employer=employer, name=name, needs_review=True)
+    db_session.add(workplace)
+    db_session.flush()
+    return workplace
+
+
+def resolve_employment(
+    *,
+    db_session: Session,
+    employer: str,
+    workplace: str,
+    new_employer: bool = False,
+    new_workplace: bool = False,
+) -> tuple[Employer, Workplace]:
+    """The employer and workplace named, recording unknown ones as new for review.
+
+    Only names that are the same but for case and punctuation are taken from the register:
+    employment decides ballots, so a close name goes back to the member with the candidates
+    (InvalidValue) unless they said it is none of them (`new_employer`, `new_workplace`).
     """
     found = match(db_session=db_session, employer=employer, workplace=None)
-    if found.status != "exact" or found.employer is None:
+    if found.status in ("likely", "choices") and not new_employer:
         raise InvalidValue(
-            "That employer isn't on our list." + _suggestion(found, field="employer"),
+            "That employer isn't on our list as you wrote it."
+            + _suggestion(found, field="employer")
+            + " If it is none of these, say so and we will add it for our data team to check.",
             field="employer",
         )
-    chosen = db_session.scalar(
-        select(Employer)
-        .options(selectinload(Employer.workplaces))
-        .where(Employer.name == found.employer)
-    )
-    assert chosen is not None
+    chosen = find_or_record_employer(db_session=db_session, name=employer)
     at_workplace = match(db_session=db_session, employer=chosen.name, workplace=workplace)
-    place = next((w for w in chosen.workplaces if w.name == at_workplace.workplace), None)
-    if at_workplace.status != "exact" or place is None:
+    if at_workplace.status in ("likely", "choices") and not new_workplace:
         hint = _suggestion(at_workplace, field="workplace")
-        if not hint and chosen.workplaces:
-            hint = " Its workplaces are: " + "; ".join(w.name for w in chosen.workplaces[:10]) + "."
-        raise InvalidValue(f"That workplace isn't one of {chosen.name}'s.{hint}", field="workplace")
-    return chosen, place
+        raise InvalidValue(
+            f"That workplace isn't one of {chosen.name}'s as you wrote it.{hint} If it is none"
+            " of these, say so and we will add it for our data team to check.",
+            field="workplace",
+        )
+    return chosen, find_or_record_workplace(db_session=db_session, employer=chosen, name=workplace)

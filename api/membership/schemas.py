@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.changes.schemas import ClaimedIdentity
-from api.errors import InvalidValue
 from api.members.models import Category, Frequency, PaymentMethod, Status
-from api.validation import clean_text, normalise_email, normalise_phone, normalise_postcode
+from api.validation import (
+    checked,
+    clean_line,
+    clean_place,
+    clean_text,
+    normalise_email,
+    normalise_phone,
+    normalise_postcode,
+)
 
-# What the action server may say it knows about who is asking; only a staff token makes "staff".
-T = TypeVar("T")
-
-
-def _checked(normalise: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    # Pydantic turns a ValueError into a 422 naming the field; our normalisers raise InvalidValue.
-    try:
-        return normalise(*args, **kwargs)
-    except InvalidValue as exc:
-        raise ValueError(exc.message) from None
+# Fields checked as places: a reply word such as "yes" is refused in them.
+_PLACES = frozenset({"address_line1", "address_line2", "town", "employer", "workplace"})
 
 
 class MembershipPublic(BaseModel):
@@ -49,7 +47,7 @@ class ResignRequest(BaseModel):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: str | None) -> str | None:
-        return _checked(clean_text, value, field="reason", max_length=400)
+        return checked(clean_text, value, field="reason", max_length=400)
 
 
 class RejoinRequest(BaseModel):
@@ -118,29 +116,30 @@ class ApplicationRequest(BaseModel):
     @classmethod
     def _required_text(cls, value: str, info: Any) -> str:
         limit = _TEXT_LIMITS[info.field_name]
-        return _checked(clean_text, value, field=info.field_name, max_length=limit,
-                        required=True) or ""
+        clean = clean_place if info.field_name in _PLACES else clean_line
+        return checked(clean, value, field=info.field_name, max_length=limit, required=True) or ""
 
     @field_validator("title", "address_line2", "employer", "workplace", "job_title", "grade")
     @classmethod
     def _optional_text(cls, value: str | None, info: Any) -> str | None:
         limit = _TEXT_LIMITS[info.field_name]
-        return _checked(clean_text, value, field=info.field_name, max_length=limit)
+        clean = clean_place if info.field_name in _PLACES else clean_line
+        return checked(clean, value, field=info.field_name, max_length=limit)
 
     @field_validator("postcode")
     @classmethod
     def _postcode(cls, value: str) -> str:
-        return _checked(normalise_postcode, value)
+        return checked(normalise_postcode, value)
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        return _checked(normalise_email, value) if value and value.strip() else None
+        return checked(normalise_email, value) if value and value.strip() else None
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        return _checked(normalise_phone, value) if value and value.strip() else None
+        return checked(normalise_phone, value) if value and value.strip() else None
 
 
 class ApplicationPublic(BaseModel):

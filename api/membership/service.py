@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import record
 from api.changes.models import ChangeRequest, ChangeStatus, IdentityLevel
-from api.employers.models import Employer, Workplace
+from api.employers.service import find_or_record_employer, find_or_record_workplace
 from api.errors import Conflict, InvalidValue
 from api.members.models import (
     Category,
@@ -254,32 +254,6 @@ class Application:
     payment_method: PaymentMethod
 
 
-def find_or_create_employer(*, db_session: Session, name: str) -> Employer:
-    """The employer with this name (ignoring case), created if unknown, as the import does."""
-    found = db_session.scalar(select(Employer).where(func.lower(Employer.name) == name.lower()))
-    if found is not None:
-        return found
-    employer = Employer(name=name)
-    db_session.add(employer)
-    db_session.flush()
-    return employer
-
-
-def find_or_create_workplace(*, db_session: Session, employer: Employer, name: str) -> Workplace:
-    """The employer's workplace with this name (ignoring case), created if unknown."""
-    found = db_session.scalar(
-        select(Workplace).where(
-            Workplace.employer_id == employer.id, func.lower(Workplace.name) == name.lower()
-        )
-    )
-    if found is not None:
-        return found
-    workplace = Workplace(employer_id=employer.id, name=name)
-    db_session.add(workplace)
-    db_session.flush()
-    return workplace
-
-
 def subscription_for(*, db_session: Session, category: Category, frequency: Frequency) -> Decimal:
     """The rate in force today for a category and frequency; 0 when none is configured."""
     amount = db_session.scalar(
@@ -330,9 +304,9 @@ def apply_to_join(
 
     employer = workplace = None
     if application.employer:
-        employer = find_or_create_employer(db_session=db_session, name=application.employer)
+        employer = find_or_record_employer(db_session=db_session, name=application.employer)
         if application.workplace:
-            workplace = find_or_create_workplace(
+            workplace = find_or_record_workplace(
                 db_session=db_session, employer=employer, name=application.workplace
             )
 

@@ -176,7 +176,7 @@ def test_a_member_changes_email_and_phone(
     assert response.status_code == 200
     assert response.json()["status"] == "applied"
     assert response.json()["member"]["email"] == "Alex.New@example.org"
-    assert response.json()["member"]["phone"] == "07700900456"
+    assert response.json()["member"]["phone"] == "+447700900456"
     event = db.scalar(select(AuditEvent).where(AuditEvent.member_id == member.id))
     assert event is not None and event.fields == "email,phone"
     assert "Alex.New" not in (event.detail or "")
@@ -190,7 +190,7 @@ def test_changing_only_the_phone_keeps_the_email(service_client: TestClient, db:
     )
 
     assert response.json()["member"]["email"] == "keep@example.org"
-    assert response.json()["member"]["phone"] == "01134960000"
+    assert response.json()["member"]["phone"] == "+441134960000"
 
 
 def test_bad_contact_details_are_refused_naming_the_field(

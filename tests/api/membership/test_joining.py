@@ -87,7 +87,7 @@ def test_an_application_creates_an_applicant_with_a_new_number(
     m = db.scalar(select(Member).where(Member.membership_number == body["membership_number"]))
     assert m is not None
     assert (m.status, m.postcode, m.phone, m.email) == (
-        Status.applicant, "LS11 5AB", "07700900456", "Robin.Okafor@example.org"
+        Status.applicant, "LS11 5AB", "+447700900456", "Robin.Okafor@example.org"
     )
     assert m.subscription_amount == Decimal("24.50")
     assert m.employer_id == trust.id
