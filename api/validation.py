@@ -52,6 +52,10 @@ _MEMBERSHIP_NUMBER = re.compile(r"^[0-9]{7}$")
 # inside names so that two records look the same and differ. Neither belongs in a record.
 _INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Anything clean_text or clean_line might refuse: a quick test lets bulk callers skip them.
+SUSPECT_CHARACTERS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
 _LINE_BREAK = re.compile(r"[\t\n\r\u2028\u2029]")
 
 # Replies to a question, not an answer to "which town?": a form that took "yes" as the town
@@ -160,7 +164,7 @@ def clean_text(
         raise InvalidValue(f"{field} contains control characters.", field=field)
     if _INVISIBLE.search(value):
         raise InvalidValue(
-            f"{field} contains invisible formatting characters; type it again without them.",
+            f"{field} contains invisible formatting characters (type it again without them).",
             field=field,
         )
     return value
@@ -186,9 +190,19 @@ def clean_place(
     raw: str | None, *, field: str, max_length: int, required: bool = False
 ) -> str | None:
     """An address line, town, employer or workplace: a one-line name, never a reply word."""
-    value = clean_line(raw, field=field, max_length=max_length, required=required)
-    if value is None:
-        return None
+    clean = clean_text if may_span_lines(field) else clean_line
+    value = clean(raw, field=field, max_length=max_length, required=required)
+    return None if value is None else check_place(value, field=field)
+
+
+def may_span_lines(field: str) -> bool:
+    """Address lines may hold a line break ("Flat 2<newline>The Old Mill", as CRMs export a
+    block address); names, towns and employers may not."""
+    return field.startswith("address_line")
+
+
+def check_place(value: str, *, field: str) -> str:
+    """The place-name rule alone, for callers that have already cleaned the text."""
     if is_conversation_word(value) or not any(c.isalnum() for c in value):
         noun = _PLACE_NOUNS.get(field, field.replace("_", " "))
         raise InvalidValue(f"That doesn't look like {noun}.", field=field)

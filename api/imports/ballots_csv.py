@@ -50,7 +50,7 @@ def parse_ballot_row(record_: Record) -> BallotRow:
         raise row.fail("ballot_code", "use letters, digits and single dashes, e.g. IA-2026-JD")
     values: dict[str, Any] = {
         "title": row.required_text("title", max_length=200),
-        "question": row.required_text("question", max_length=2000),
+        "question": row.required_text("question", max_length=2000, one_line=False),
         "register_date": row.required_date("register_date"),
         "opens_on": row.required_date("opens_on"),
         "closes_on": row.required_date("closes_on"),

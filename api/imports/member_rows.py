@@ -57,6 +57,10 @@ class MemberRow:
     arrears: Decimal
 
 
+# How many bad rows one failed import names; the count of the rest follows them.
+_BAD_ROWS_LISTED = 100
+
+
 class _SeenNumbers:
     """Membership numbers met so far: one bit per possible 7-digit number (1.25 MB, flat)."""
 
@@ -87,9 +91,9 @@ def parse_member_row(record_: Record, *, today: date) -> MemberRow:
         "date_of_birth": row.required_date("date_of_birth"),
         "email": row.normalised("email", normalise_email_cached, max_length=254, required=False),
         "phone": row.normalised("phone", normalise_phone, max_length=30, required=False),
-        "address_line1": row.required_text("address_line1", max_length=200),
-        "address_line2": row.text("address_line2", max_length=200),
-        "town": row.required_text("town", max_length=100),
+        "address_line1": row.place("address_line1", max_length=200, required=True),
+        "address_line2": row.place("address_line2", max_length=200),
+        "town": row.place("town", max_length=100, required=True),
         "postcode": row.normalised("postcode", normalise_postcode, max_length=10, required=True),
         "job_title": row.text("job_title", max_length=100),
         "grade": row.text("grade", max_length=50),
@@ -103,8 +107,8 @@ def parse_member_row(record_: Record, *, today: date) -> MemberRow:
         "marketing_consent": row.yes_no("marketing_consent"),
     }
     arrears = row.money("arrears", empty_means_zero=True)
-    employer_name = row.text("employer", max_length=200)
-    workplace_name = row.text("workplace", max_length=200)
+    employer_name = row.place("employer", max_length=200)
+    workplace_name = row.place("workplace", max_length=200)
     if employer_name and ";" in employer_name:
         # Ballot files list employers separated by ";", so a name cannot contain one.
         raise row.fail("employer", "must not contain ';'")
@@ -124,32 +128,67 @@ def parse_member_row(record_: Record, *, today: date) -> MemberRow:
     )
 
 
-def _first_line_of(stream: BinaryIO, number: str) -> int | None:
-    """The line where `number` first appears (only read again to explain a duplicate)."""
+def _first_lines_of(stream: BinaryIO, numbers: set[str]) -> dict[str, int]:
+    """The line where each of `numbers` first appears (read again only to explain duplicates,
+    once the whole file has been read)."""
     try:
         stream.seek(0)
     except (OSError, ValueError):
-        return None
+        return {}
+    first: dict[str, int] = {}
     for rec in read_records(stream, columns=MEMBER_COLUMNS):
         try:
-            if normalise_membership_number(rec.values["membership_number"]) == number:
-                return rec.line
+            number = normalise_membership_number(rec.values["membership_number"])
         except InvalidValue:
             continue
-    return None
+        if number in numbers and number not in first:
+            first[number] = rec.line
+    return first
+
+
+def _duplicate(number: str, *, line: int, first: int | None) -> ImportFailed:
+    where = f"line {first}" if first is not None else "an earlier line"
+    return ImportFailed(
+        f"membership number {number} is also on {where}", line=line, column="membership_number"
+    )
+
+
+def _every_bad_row(failures: list[ImportFailed], *, unlisted: int) -> ImportFailed:
+    failures.sort(key=lambda f: f.line or 0)
+    listed = failures[:_BAD_ROWS_LISTED]
+    more = unlisted + len(failures) - len(listed)
+    text = "; ".join(str(f) for f in listed) + (f"; and {more} more bad rows" if more else "")
+    combined = ImportFailed(text)
+    combined.line, combined.column = listed[0].line, listed[0].column
+    return combined
 
 
 def validated_rows(stream: BinaryIO, *, today: date) -> Iterator[MemberRow]:
-    """Every record of the stream as a MemberRow; ImportFailed at the first bad one."""
+    """Every good record of the stream as a MemberRow; at the end, ImportFailed listing every
+    bad row by line, so one run tells the operator all there is to fix."""
     seen = _SeenNumbers()
+    failures: list[ImportFailed] = []
+    duplicates: list[tuple[str, int]] = []
+    unlisted = 0
     for rec in read_records(stream, columns=MEMBER_COLUMNS):
-        member_row = parse_member_row(rec, today=today)
+        try:
+            member_row = parse_member_row(rec, today=today)
+        except ImportFailed as exc:
+            if len(failures) < _BAD_ROWS_LISTED:
+                failures.append(exc.with_traceback(None))
+            else:
+                unlisted += 1
+            continue
         if not seen.add(member_row.membership_number):
-            first = _first_line_of(stream, member_row.membership_number)
-            where = f"line {first}" if first is not None else "an earlier line"
-            raise ImportFailed(
-                f"membership number {member_row.membership_number} is also on {where}",
-                line=rec.line,
-                column="membership_number",
-            )
-        yield member_row
+            if len(duplicates) < _BAD_ROWS_LISTED:
+                duplicates.append((member_row.membership_number, rec.line))
+            else:
+                unlisted += 1
+        elif not failures and not duplicates:
+            # Nothing is passed on to be written once a row has failed: the file is refused.
+            yield member_row
+    if duplicates:
+        first = _first_lines_of(stream, {number for number, _ in duplicates})
+        failures.extend(_duplicate(n, line=line, first=first.get(n)) for n, line in duplicates)
+    if failures:
+        raise _every_bad_row(failures, unlisted=unlisted)

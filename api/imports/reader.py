@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +18,15 @@ from functools import lru_cache
 from typing import BinaryIO, TypeVar
 
 from api.errors import InvalidValue
-from api.validation import clean_text, normalise_email, parse_iso_date
+from api.validation import (
+    SUSPECT_CHARACTERS,
+    check_place,
+    clean_line,
+    clean_text,
+    may_span_lines,
+    normalise_email,
+    parse_iso_date,
+)
 
 # A member row is a few hundred characters; anything far larger is a broken export or an
 # attack, and is refused before it is buffered.
@@ -136,8 +145,6 @@ def _check_header(names: list[str], columns: tuple[str, ...]) -> None:
         raise ImportFailed("; ".join(problems), line=1)
 
 
-# Characters clean_text refuses; checked once per record, then per column only when present.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A plain dot-atom local part, which email_validator returns unchanged.
 _PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -197,7 +204,9 @@ class RowReader:
     def __init__(self, record: Record) -> None:
         self.record = record
         self.values = record.values
-        self._has_control = any(_CONTROL.search(v) for v in record.values.values())
+        # Characters the shared text rules refuse are rare: checked once per record, then the
+        # full rules run per column only when there are some.
+        self._suspect = any(SUSPECT_CHARACTERS.search(v) for v in record.values.values())
 
     def fail(self, column: str, message: str) -> ImportFailed:
         """An ImportFailed for `column` on this record's line."""
@@ -207,16 +216,22 @@ class RowReader:
             message = message[len(column) + 1 :]
         return ImportFailed(message.rstrip("."), line=self.record.line, column=column)
 
-    def text(self, column: str, *, max_length: int, required: bool = False) -> str | None:
-        """Trimmed text, None when empty (the rules of api.validation.clean_text)."""
-        if self._has_control:
+    def text(
+        self, column: str, *, max_length: int, required: bool = False, one_line: bool = True
+    ) -> str | None:
+        """Trimmed text, None when empty (api.validation's clean_line, or clean_text when it
+        may run over several lines)."""
+        if self._suspect:
+            clean = clean_line if one_line else clean_text
             try:
-                return clean_text(
+                return clean(
                     self.values[column], field=column, max_length=max_length, required=required
                 )
             except InvalidValue as exc:
                 raise self.fail(column, exc.message) from None
         value = self.values[column].strip()
+        if not value.isascii():
+            value = unicodedata.normalize("NFC", value)
         if not value:
             if required:
                 raise self.fail(column, "is required")
@@ -225,9 +240,21 @@ class RowReader:
             raise self.fail(column, f"is longer than {max_length} characters")
         return value
 
-    def required_text(self, column: str, *, max_length: int) -> str:
+    def place(self, column: str, *, max_length: int, required: bool = False) -> str | None:
+        """An address line, town, employer or workplace: never a reply word like 'yes'."""
+        value = self.text(
+            column, max_length=max_length, required=required, one_line=not may_span_lines(column)
+        )
+        if value is None:
+            return None
+        try:
+            return check_place(value, field=column)
+        except InvalidValue as exc:
+            raise self.fail(column, exc.message) from None
+
+    def required_text(self, column: str, *, max_length: int, one_line: bool = True) -> str:
         """Trimmed text that must be present."""
-        value = self.text(column, max_length=max_length, required=True)
+        value = self.text(column, max_length=max_length, required=True, one_line=one_line)
         assert value is not None
         return value
 

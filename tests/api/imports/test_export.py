@@ -64,7 +64,7 @@ def test_members_round_trip(db: Session) -> None:
     assert first == second
     lines = first.split("\r\n")
     assert lines[0].startswith("membership_number,title,first_name")
-    assert ",LS1 4AB," in lines[1] and ",07700900123," in lines[1] and ",12.50," in lines[1]
+    assert ",LS1 4AB," in lines[1] and ",+447700900123," in lines[1] and ",12.50," in lines[1]
     # The failed collection shows in the exported arrears.
     assert any(line.startswith("1000002,") and ",24.50,24.50," in line for line in lines)
 
