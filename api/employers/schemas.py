@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.employers.matching import MatchStatus
 
@@ -12,6 +12,23 @@ class EmployerPublic(BaseModel):
 
     name: str
     workplaces: list[str]
+
+
+class EmployerForReview(EmployerPublic):
+    """A register entry members named that the data team has not checked: it counts for no
+    ballot until then (the employer itself, or only the workplaces listed)."""
+
+    needs_review: bool
+    workplaces_for_review: list[str]
+
+
+class EmployerReviewed(BaseModel):
+    """The data team checked an employer (and, if given, one of its workplaces)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    employer: str = Field(max_length=200)
+    workplace: str | None = Field(default=None, max_length=200)
 
 
 class EmploymentChoice(BaseModel):

@@ -1,4 +1,5 @@
-"""Employers and workplaces: listing them and resolving the names members type."""
+"""Employers and workplaces: listing them, resolving the names members type, and the data
+team's check of names new to the register (which count for no ballot until checked)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from api.audit.service import record
 from api.employers.matching import EmploymentMatch, is_same_name, match_employment
 from api.employers.models import Employer, Workplace
-from api.errors import InvalidValue
+from api.errors import InvalidValue, NotAllowed, NotFound
+from api.security import Caller
+from api.staff.models import Role
 
 T = TypeVar("T")
 
@@ -107,3 +111,42 @@ def resolve_employment(
             field="workplace",
         )
     return chosen, find_or_record_workplace(db_session=db_session, employer=chosen, name=workplace)
+
+
+# Who keeps the employer register: the same people who decide held changes.
+REGISTER_KEEPERS = frozenset({Role.data_team.value, Role.team_lead.value, Role.admin.value})
+
+
+def waiting_for_review(*, db_session: Session) -> list[Employer]:
+    """Employers new to the register, or with a new workplace, that nobody has checked yet."""
+    return [
+        e
+        for e in list_employers(db_session=db_session)
+        if e.needs_review or any(w.needs_review for w in e.workplaces)
+    ]
+
+
+def mark_reviewed(
+    *, db_session: Session, caller: Caller, employer: str, workplace: str | None
+) -> Employer:
+    """The data team has checked a name members gave: from now on it counts for ballots."""
+    if caller.kind != "staff" or caller.role not in REGISTER_KEEPERS:
+        raise NotAllowed("Only the data team, team leads and admins keep the employer register.")
+    chosen = db_session.scalar(
+        select(Employer).options(selectinload(Employer.workplaces)).where(Employer.name == employer)
+    )
+    if chosen is None:
+        raise NotFound("No employer with that name on the register.", field="employer")
+    chosen.needs_review = False
+    if workplace is not None:
+        place = next((w for w in chosen.workplaces if w.name == workplace), None)
+        if place is None:
+            raise NotFound(f"{chosen.name} has no workplace with that name.", field="workplace")
+        place.needs_review = False
+    record(
+        db_session=db_session, actor=caller.actor, action="employer_reviewed",
+        fields=["employer"] + (["workplace"] if workplace is not None else []),
+        detail=f"{chosen.name} / {workplace}" if workplace else chosen.name,
+    )
+    db_session.commit()
+    return chosen

@@ -6,9 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import CallerDep, SessionDep
+from api.deps import CallerDep, SessionDep, StaffCaller
 from api.employers import service
-from api.employers.schemas import EmployerPublic, EmploymentChoice, EmploymentMatchPublic
+from api.employers.models import Employer
+from api.employers.schemas import (
+    EmployerForReview,
+    EmployerPublic,
+    EmployerReviewed,
+    EmploymentChoice,
+    EmploymentMatchPublic,
+)
 from api.errors import InvalidValue
 
 router = APIRouter(tags=["employers"])
@@ -42,3 +49,29 @@ def match_employer(
             EmploymentChoice(employer=c.employer, workplace=c.workplace) for c in found.choices
         ],
     )
+
+
+def _for_review(employer: Employer) -> EmployerForReview:
+    return EmployerForReview(
+        name=employer.name,
+        workplaces=[w.name for w in employer.workplaces],
+        needs_review=employer.needs_review,
+        workplaces_for_review=[w.name for w in employer.workplaces if w.needs_review],
+    )
+
+
+@router.get("/employers/for-review", response_model=list[EmployerForReview])
+def employers_for_review(_staff: StaffCaller, db: SessionDep) -> list[EmployerForReview]:
+    """Names members gave that are not yet checked, so count for no ballot."""
+    return [_for_review(e) for e in service.waiting_for_review(db_session=db)]
+
+
+@router.post("/employers/reviewed", response_model=EmployerForReview)
+def employer_reviewed(
+    body: EmployerReviewed, staff: StaffCaller, db: SessionDep
+) -> EmployerForReview:
+    """The data team confirms an employer (or one of its workplaces) is a real, distinct entry."""
+    employer = service.mark_reviewed(
+        db_session=db, caller=staff, employer=body.employer, workplace=body.workplace
+    )
+    return _for_review(employer)
