@@ -242,15 +242,10 @@ class RowReader:
 
     def place(self, column: str, *, max_length: int, required: bool = False) -> str | None:
         """An address line, town, employer or workplace: never a reply word like 'yes'."""
-        value = self.text(
-            column, max_length=max_length, required=required, one_line=not may_span_lines(column)
+        one_line = not may_span_lines(column)
+        return self.normalised(
+            column, check_place, max_length=max_length, required=required, one_line=one_line
         )
-        if value is None:
-            return None
-        try:
-            return check_place(value, field=column)
-        except InvalidValue as exc:
-            raise self.fail(column, exc.message) from None
 
     def required_text(self, column: str, *, max_length: int, one_line: bool = True) -> str:
         """Trimmed text that must be present."""
@@ -259,10 +254,16 @@ class RowReader:
         return value
 
     def normalised(
-        self, column: str, normalise: Callable[..., str], *, max_length: int, required: bool
+        self,
+        column: str,
+        normalise: Callable[..., str],
+        *,
+        max_length: int,
+        required: bool,
+        one_line: bool = True,
     ) -> str | None:
         """A value put through one of api.validation's normalisers; None when empty."""
-        raw = self.text(column, max_length=max_length, required=required)
+        raw = self.text(column, max_length=max_length, required=required, one_line=one_line)
         if raw is None:
             return None
         try:

@@ -9,27 +9,17 @@ from api.validation import (
     clean_line,
     clean_place,
     clean_text,
-    normalise_email,
     normalise_phone,
     normalise_postcode,
 )
 
 
-@pytest.mark.parametrize(
-    ("typed", "stored"),
-    [("bs14jq", "BS1 4JQ"), (" ls2 9jt ", "LS2 9JT"), ("sw1a1aa", "SW1A 1AA"),
-     ("ec1a 1bb", "EC1A 1BB"), ("gir0aa", "GIR 0AA"), ("m1  1ae", "M1 1AE")],
-)
-def test_postcodes_are_stored_in_royal_mail_form(typed: str, stored: str) -> None:
-    assert normalise_postcode(typed) == stored
-
-
-@pytest.mark.parametrize("typed", ["bs1", "yes", "", "LS1 4A", "QQ1 1AA", "XX1 1AA", "BS1 4JC",
-                                   "12345", "BS1 4JQ X"])
-def test_what_is_not_a_whole_uk_postcode_is_refused(typed: str) -> None:
+@pytest.mark.parametrize("typed", ["QQ1 1AA", "XX1 1AA", "V1 1AA", "ZZ9 9ZZ", "BSX1 4JQ"])
+def test_a_postcode_outside_the_uk_postcode_areas_is_refused(typed: str) -> None:
     with pytest.raises(InvalidValue) as refused:
         normalise_postcode(typed)
     assert refused.value.field == "postcode"
+    assert "BS1 4JQ" in refused.value.message
 
 
 @pytest.mark.parametrize(
@@ -42,18 +32,12 @@ def test_phone_numbers_are_stored_in_e164(typed: str, stored: str) -> None:
     assert normalise_phone(typed) == stored
 
 
-@pytest.mark.parametrize("typed", ["0770090", "12345", "yes", "+44 7700", "07700 900999 1",
-                                   "+999 123456"])
-def test_phone_numbers_that_cannot_be_dialled_are_refused(typed: str) -> None:
+@pytest.mark.parametrize("typed", ["0111 111 1111", "01000 000000", "09999 999999",
+                                   "01134 96000"])
+def test_phone_numbers_of_the_right_length_that_are_not_in_use_are_refused(typed: str) -> None:
     with pytest.raises(InvalidValue) as refused:
         normalise_phone(typed)
     assert refused.value.field == "phone"
-
-
-@pytest.mark.parametrize("typed", ["bob@", "bob", "bob@example", "@example.org", "bob @x.org"])
-def test_email_addresses_are_checked_by_syntax(typed: str) -> None:
-    with pytest.raises(InvalidValue):
-        normalise_email(typed)
 
 
 @pytest.mark.parametrize(

@@ -27,27 +27,28 @@ APPLICATION = {
 ZERO_WIDTH = "Sa\u200bm"
 BIDI = "Sam\u202eroyalT"
 
+# route, body, field, what the member typed, and what the answer says.
 CASES = [
-    ("address", ADDRESS, "town", "yes"),
-    ("address", ADDRESS, "town", "cancel"),
-    ("address", ADDRESS, "address_line1", "no"),
-    ("address", ADDRESS, "address_line1", "22 Acacia\u2066 Avenue"),
-    ("address", ADDRESS, "address_line2", "help"),
-    ("address", ADDRESS, "postcode", "bs1"),
-    ("contact", CONTACT, "phone", "0770090"),
-    ("contact", CONTACT, "email", "bob@"),
-    ("employment", EMPLOYMENT, "employer", "yes"),
-    ("employment", EMPLOYMENT, "workplace", "General\u200d Hospital"),
-    ("personal-details", {"first_name": "Sam"}, "first_name", ZERO_WIDTH),
-    ("personal-details", {"last_name": "Taylor"}, "last_name", BIDI),
-    ("personal-details", {"last_name": "Taylor"}, "last_name", "Tay\nlor"),
+    ("address", ADDRESS, "town", "yes", "a town or city"),
+    ("address", ADDRESS, "town", "cancel", "a town or city"),
+    ("address", ADDRESS, "address_line1", "no", "the first line of an address"),
+    ("address", ADDRESS, "address_line1", "22 Acacia\u2066 Avenue", "invisible"),
+    ("address", ADDRESS, "address_line2", "help", "a line of an address"),
+    ("address", ADDRESS, "postcode", "bs1", "full UK postcode"),
+    ("contact", CONTACT, "phone", "0770090", "whole phone number"),
+    ("contact", CONTACT, "email", "bob@", "email address (for example"),
+    ("employment", EMPLOYMENT, "employer", "yes", "an employer's name"),
+    ("employment", EMPLOYMENT, "workplace", "General\u200d Hospital", "invisible"),
+    ("personal-details", {"first_name": "Sam"}, "first_name", ZERO_WIDTH, "invisible"),
+    ("personal-details", {"last_name": "Taylor"}, "last_name", BIDI, "invisible"),
+    ("personal-details", {"last_name": "Taylor"}, "last_name", "Tay\nlor", "one line"),
 ]
 
 
-@pytest.mark.parametrize(("route", "body", "field", "typed"), CASES)
+@pytest.mark.parametrize(("route", "body", "field", "typed", "says"), CASES)
 def test_a_change_with_a_hurried_bad_value_is_a_422_naming_the_field(
     service_client: TestClient, db: Session, route: str, body: dict[str, str], field: str,
-    typed: str,
+    typed: str, says: str,
 ) -> None:
     factories.employer(db, "Northshire NHS Trust", ("General Hospital",))
     member = factories.member(db)
@@ -60,25 +61,24 @@ def test_a_change_with_a_hurried_bad_value_is_a_422_naming_the_field(
     assert response.status_code == 422, response.text
     refused = response.json()
     assert refused["field"] == field
-    assert refused["detail"] != "Some values are not valid."
+    assert says in refused["detail"]
     assert typed not in refused["detail"]
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(ChangeRequest)) == 0
     assert db.get(Member, member.id).version == 1  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(
-    ("field", "typed"),
-    [("town", "yes"), ("postcode", "bs1"), ("phone", "0770090"), ("email", "bob@"),
-     ("first_name", ZERO_WIDTH), ("address_line1", "nope"), ("employer", "no")],
-)
+@pytest.mark.parametrize(("field", "typed", "says"), [case[2:] for case in CASES[:9]] + [
+    ("first_name", ZERO_WIDTH, "invisible"), ("employer", "no", "an employer's name"),
+])
 def test_an_application_with_a_hurried_bad_value_is_a_422_naming_the_field(
-    service_client: TestClient, db: Session, field: str, typed: str
+    service_client: TestClient, db: Session, field: str, typed: str, says: str
 ) -> None:
     response = service_client.post("/api/v1/applications", json={**APPLICATION, field: typed})
 
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
+    assert says in response.json()["detail"]
     assert db.scalar(select(func.count()).select_from(Member)) == 0
 
 
@@ -95,14 +95,3 @@ def test_what_a_member_types_is_stored_normalised(service_client: TestClient, db
     assert stored is not None
     assert (stored.postcode, stored.phone) == ("BS1 4JQ", "+447700900999")
     assert contact.json()["member"]["phone"] == "+447700900999"
-
-
-def test_a_legacy_phone_and_postcode_still_read_back(
-    service_client: TestClient, db: Session
-) -> None:
-    member = factories.member(db, phone="07700 900", postcode="bs1")
-
-    response = service_client.get(f"/api/v1/members/{member.membership_number}")
-
-    assert response.status_code == 200, response.text
-    assert (response.json()["phone"], response.json()["postcode"]) == ("07700 900", "bs1")
