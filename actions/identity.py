@@ -7,6 +7,7 @@ member-scoped token that can read and write that one record, kept in a slot no m
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -80,7 +81,7 @@ class ValidateIdentityForm(MemberForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         born = parsing.parse_date(str(value or ""))
-        if not born or born.year < 1900:
+        if not born or not date(1900, 1, 1) <= born <= date.today():
             return self.invalid(
                 dispatcher,
                 tracker,

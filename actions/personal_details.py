@@ -6,6 +6,7 @@ may need a document), so the member is told that rather than "done".
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -18,16 +19,10 @@ from actions.base import MemberAction, MemberForm
 from actions.changes import apply_change
 from actions.conversation import verified_number
 from actions.escalation import hand_over_if_form_gave_up
+from actions.opening import opening_message
 
-DETAIL_KINDS = {
-    "name": "name",
-    "surname": "name",
-    "first name": "name",
-    "title": "title",
-    "date of birth": "date_of_birth",
-    "dob": "date_of_birth",
-    "birthday": "date_of_birth",
-}
+FORM_SLOTS = ("detail_kind", "new_detail_value")
+DETAIL_KINDS = ("name", "title", "date_of_birth")
 TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Rev", "Sir", "Dame", "Lord", "Lady")
 
 
@@ -35,13 +30,24 @@ class ValidatePersonalDetailsForm(MemberForm):
     def name(self) -> str:
         return "validate_personal_details_form"
 
+    async def extract_detail_kind(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "My surname is now Clarke": which detail, and often its new value, are in the request.
+        said = opening_message(tracker, "personal_details_form", FORM_SLOTS)
+        if not said:
+            return {}
+        if stated := parsing.stated_detail(said):
+            return {"detail_kind": stated[0], "new_detail_value": stated[1]}
+        kind = parsing.detail_kind(said)
+        return {"detail_kind": kind} if kind else {}
+
     async def validate_detail_kind(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "").lower()
-        for word, kind in sorted(DETAIL_KINDS.items(), key=lambda kv: -len(kv[0])):
-            if word in text:
-                return self.valid(detail_kind=kind)
+        text = str(value or "")
+        if kind := (text if text in DETAIL_KINDS else parsing.detail_kind(text)):
+            return self.valid(detail_kind=kind)
         return self.invalid(
             dispatcher, tracker, "detail_kind", "Is it your name, your title or your date of birth?"
         )
@@ -53,12 +59,12 @@ class ValidatePersonalDetailsForm(MemberForm):
         text = parsing.tidy_text(value, max_length=200) or ""
         if kind == "date_of_birth":
             born = parsing.parse_date(text)
-            if not born:
+            if not born or not date(1900, 1, 1) <= born <= date.today():
                 return self.invalid(
                     dispatcher,
                     tracker,
                     "new_detail_value",
-                    "I couldn't read that as a date. Try it like 14/03/1985.",
+                    "I couldn't read that as a date of birth. Try it like 14/03/1985.",
                 )
             return self.valid(new_detail_value=born.isoformat())
         if kind == "title":
@@ -72,8 +78,12 @@ class ValidatePersonalDetailsForm(MemberForm):
                 )
             return self.valid(new_detail_value=title)
         words = text.split()
-        if not 1 <= len(words) <= 5 or not all(
-            w.replace("-", "").replace("'", "").isalpha() for w in words
+        # "yes" or "name" answers the question "what should it say?" with no name in it.
+        if (
+            not 1 <= len(words) <= 5
+            or not all(w.replace("-", "").replace("'", "").isalpha() for w in words)
+            or parsing.is_conversation_reply(text)
+            or parsing.detail_kind(text)
         ):
             return self.invalid(
                 dispatcher,

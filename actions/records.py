@@ -16,6 +16,7 @@ from actions.base import MemberAction, MemberForm
 from actions.changes import apply_change
 from actions.conversation import member_api, verified_number
 from actions.escalation import hand_over_if_form_gave_up
+from actions.opening import opening_message
 
 SKIP_WORDS = {"skip", "same", "no change", "unchanged", "n/a", "na", "none", "no"}
 ADDRESS_SLOTS = ("new_address_line1", "new_town", "new_postcode")
@@ -29,47 +30,63 @@ def _clear(*names: str) -> list[EventType]:
 # --- address -------------------------------------------------------------------------------
 
 
+# What to ask again when an answer to each address question can't be used.
+_ADDRESS_QUESTIONS = {
+    "new_address_line1": "Please give the house number or name and the street, "
+    "for example 5 Queen Square.",
+    "new_town": "I need the name of the town or city, for example Bristol.",
+    "new_postcode": "That doesn't look like a UK postcode. Try it like LS1 4AB.",
+}
+
+
+def _address_slots(parts: parsing.AddressParts) -> dict[str, Any]:
+    found = zip(ADDRESS_SLOTS, (parts.line1, parts.town, parts.postcode), strict=True)
+    return {slot: value for slot, value in found if value}
+
+
 class ValidateAddressForm(MemberForm):
+    """Any answer may hold the whole address; every part it holds is kept, nothing is guessed."""
+
     def name(self) -> str:
         return "validate_address_form"
+
+    async def extract_new_address_line1(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "I've moved to 5 Queen Square, Bristol BS1 4JQ": the form asks only what is missing.
+        said = opening_message(tracker, "address_form", ADDRESS_SLOTS)
+        return _address_slots(parsing.read_address(said)) if said else {}
+
+    def _answer(
+        self,
+        value: Any,
+        asked: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+    ) -> dict[str, Any]:
+        slot = ADDRESS_SLOTS[("line1", "town", "postcode").index(asked)]
+        found = _address_slots(parsing.read_address(str(value or ""), asked=asked))
+        if slot in found:
+            return self.valid(**found)
+        if found:
+            # Other parts of the address, but not the one asked for: kept, and it is asked again.
+            return {**found, slot: None}
+        return self.invalid(dispatcher, tracker, slot, _ADDRESS_QUESTIONS[slot])
 
     async def validate_new_address_line1(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        line = parsing.tidy_text(value, max_length=200)
-        if not line or not any(ch.isalpha() for ch in line):
-            return self.invalid(
-                dispatcher,
-                tracker,
-                "new_address_line1",
-                "Please give the house number or name and the street.",
-            )
-        # A member who types the whole address at once gets the postcode picked out too.
-        extra: dict[str, Any] = {}
-        if code := parsing.postcode(line):
-            extra["new_postcode"] = code
-        return self.valid(new_address_line1=line, **extra)
+        return self._answer(value, "line1", dispatcher, tracker)
 
     async def validate_new_town(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        town = parsing.tidy_text(value, max_length=100)
-        if not town or not any(ch.isalpha() for ch in town):
-            return self.invalid(dispatcher, tracker, "new_town", "Which town or city is that in?")
-        return self.valid(new_town=town)
+        return self._answer(value, "town", dispatcher, tracker)
 
     async def validate_new_postcode(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        code = parsing.postcode(str(value or ""))
-        if not code:
-            return self.invalid(
-                dispatcher,
-                tracker,
-                "new_postcode",
-                "That doesn't look like a UK postcode. Try it like LS1 4AB.",
-            )
-        return self.valid(new_postcode=code)
+        return self._answer(value, "postcode", dispatcher, tracker)
 
 
 class ConfirmAddress(MemberAction):
@@ -128,6 +145,15 @@ class ValidateContactForm(MemberForm):
     def name(self) -> str:
         return "validate_contact_form"
 
+    async def extract_new_contact(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "My new number is 07700 900999": nothing left to ask but whether to save it.
+        said = opening_message(tracker, "contact_form", ("new_contact",))
+        if said and (parsing.email(said) or parsing.phone(said)):
+            return {"new_contact": said}
+        return {}
+
     async def validate_new_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -135,12 +161,15 @@ class ValidateContactForm(MemberForm):
         if address := parsing.email(text):
             return self.valid(new_contact=address, new_email=address, new_phone=None)
         if number := parsing.phone(text):
-            return self.valid(new_contact=number, new_phone=number, new_email=None)
+            # Stored in E.164, as the records API keeps it; read back the way it is written.
+            shown = parsing.phone_for_display(number)
+            return self.valid(new_contact=shown, new_phone=number, new_email=None)
         return self.invalid(
             dispatcher,
             tracker,
             "new_contact",
-            "I couldn't read an email address or a UK phone number there. Could you type it again?",
+            "I couldn't read an email address or a whole phone number there (with its area "
+            "code, or + and the country code). Could you type it again?",
         )
 
 

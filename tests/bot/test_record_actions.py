@@ -6,11 +6,13 @@ import asyncio
 
 import pytest
 
-from actions.personal_details import SubmitPersonalDetails
+from actions.personal_details import SubmitPersonalDetails, ValidatePersonalDetailsForm
 from actions.records import (
+    ADDRESS_SLOTS,
     SubmitAddress,
     SubmitContact,
     SubmitEmployment,
+    ValidateAddressForm,
     ValidateContactForm,
     ValidateEmploymentForm,
 )
@@ -47,7 +49,7 @@ def test_a_new_email_is_validated_then_applied(actions_env: RecordsApi) -> None:
                     intent="inform", text="Tom.Fletcher@Example.org ", active_loop="contact_form")
     events, _ = run(form, typed)
     filled = slots_set(events)
-    assert filled["new_email"] == "Tom.Fletcher@Example.org"
+    assert filled["new_email"] == "Tom.Fletcher@example.org"
 
     events, messages = run(
         SubmitContact(), tracker(slots={**verified, **filled}, intent="affirm", text="yes")
@@ -141,3 +143,136 @@ def test_an_api_outage_keeps_the_change_and_says_so(
     asyncio.run(pending.replay_once())
     assert actions_env.member("1000004")["address_line1"] == "1 Lost Lane"
     assert pending.waiting() == []
+
+
+def _said(text: str, intent: str) -> dict:
+    """A member message from earlier in the conversation, as the tracker's events hold it."""
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
+
+
+# The identity check between the request and the form: its postcode is the OLD address.
+IDENTITY_ANSWERS = [
+    {"event": "active_loop", "name": "identity_form"},
+    _said("1000004", "inform"),
+    _said("30/01/1990", "inform"),
+]
+
+
+def test_a_whole_address_typed_at_the_first_question_fills_every_part(
+    actions_env: RecordsApi,
+) -> None:
+    typed = tracker(slots={"requested_slot": "new_address_line1"},
+                    extracted={"new_address_line1": "5 queen sq bristol bs14jq"},
+                    intent="inform", text="5 queen sq bristol bs14jq", active_loop="address_form")
+
+    events, messages = run(ValidateAddressForm(), typed)
+
+    filled = slots_set(events)
+    assert (filled["new_address_line1"], filled["new_town"], filled["new_postcode"]) == (
+        "5 Queen Sq", "Bristol", "BS1 4JQ"
+    )
+    assert messages == []
+
+
+@pytest.mark.parametrize("reply", ["yes", "no", "I want to change my address", "  "])
+def test_a_reply_is_never_stored_as_the_town(actions_env: RecordsApi, reply: str) -> None:
+    typed = tracker(slots={"requested_slot": "new_town", "new_address_line1": "5 Queen Square"},
+                    extracted={"new_town": reply}, intent="affirm", text=reply,
+                    active_loop="address_form")
+
+    events, messages = run(ValidateAddressForm(), typed)
+
+    assert slots_set(events)["new_town"] is None
+    assert "town or city" in texts(messages)
+
+
+def test_a_postcode_typed_for_the_town_is_kept_and_the_town_asked_again(
+    actions_env: RecordsApi,
+) -> None:
+    typed = tracker(slots={"requested_slot": "new_town", "new_address_line1": "5 Queen Square"},
+                    extracted={"new_town": "bs1 4jq"}, intent="inform", text="bs1 4jq",
+                    active_loop="address_form")
+
+    events, messages = run(ValidateAddressForm(), typed)
+
+    filled = slots_set(events)
+    assert filled["new_town"] is None and filled["new_postcode"] == "BS1 4JQ"
+    assert "form_failures" not in filled and messages == []
+
+
+def test_the_address_in_the_request_fills_the_form_after_the_identity_check(
+    actions_env: RecordsApi,
+) -> None:
+    request = _said("I've moved to 5 Queen Square, Bristol bs14jq", "change_address")
+    # The form starts after the identity check, whose last answer is the old postcode.
+    starting = tracker(slots=verified_slots(actions_env, "1000004"), intent="inform",
+                       text="BS1 5TR", events=[request, *IDENTITY_ANSWERS])
+
+    events, _ = run(ValidateAddressForm(), starting)
+
+    filled = slots_set(events)
+    assert (filled["new_address_line1"], filled["new_town"], filled["new_postcode"]) == (
+        "5 Queen Square", "Bristol", "BS1 4JQ"
+    )
+
+
+def test_a_request_without_an_address_leaves_every_question_to_be_asked(
+    actions_env: RecordsApi,
+) -> None:
+    starting = tracker(intent="change_address", text="I've moved house, need to update it")
+
+    events, messages = run(ValidateAddressForm(), starting)
+
+    assert not any(slots_set(events).get(s) for s in ADDRESS_SLOTS)
+    assert messages == []
+
+
+def test_an_old_request_is_not_read_again_when_the_form_has_run_since(
+    actions_env: RecordsApi,
+) -> None:
+    earlier = [_said("I've moved to 5 Queen Square, Bristol BS1 4JQ", "change_address"),
+               {"event": "active_loop", "name": "address_form"},
+               {"event": "active_loop", "name": None}]
+    starting = tracker(intent="change_address", text="can I change my address again",
+                       events=earlier)
+
+    events, _ = run(ValidateAddressForm(), starting)
+
+    assert not any(slots_set(events).get(s) for s in ADDRESS_SLOTS)
+
+
+def test_a_phone_number_in_the_request_is_stored_in_e164(actions_env: RecordsApi) -> None:
+    verified = verified_slots(actions_env, "1000004")
+    request = _said("my new phone number is 07700 900999", "change_contact_details")
+    starting = tracker(slots=verified, intent="inform", text="BS1 5TR",
+                       events=[request, *IDENTITY_ANSWERS])
+
+    events, _ = run(ValidateContactForm(), starting)
+    filled = slots_set(events)
+    assert (filled["new_contact"], filled["new_phone"]) == ("07700 900999", "+447700900999")
+
+    run(SubmitContact(), tracker(slots={**verified, **filled}, intent="affirm", text="yes"))
+
+    assert actions_env.member("1000004")["phone"] == "+447700900999"
+
+
+def test_a_new_surname_in_the_request_is_taken_as_the_new_name(actions_env: RecordsApi) -> None:
+    starting = tracker(intent="change_personal_details",
+                       text="I got married and my surname is now clarke-jones")
+
+    events, _ = run(ValidatePersonalDetailsForm(), starting)
+
+    filled = slots_set(events)
+    assert (filled["detail_kind"], filled["new_detail_value"]) == ("name", "clarke-jones")
+
+
+@pytest.mark.parametrize("reply", ["name", "yes", "Jo 2"])
+def test_a_reply_is_never_stored_as_a_name(actions_env: RecordsApi, reply: str) -> None:
+    typed = tracker(slots={"requested_slot": "new_detail_value", "detail_kind": "name"},
+                    extracted={"new_detail_value": reply}, intent="inform", text=reply,
+                    active_loop="personal_details_form")
+
+    events, messages = run(ValidatePersonalDetailsForm(), typed)
+
+    assert slots_set(events)["new_detail_value"] is None
+    assert "name as it should appear" in texts(messages)

@@ -1,0 +1,56 @@
+"""The new name, title or date of birth a member states with their request.
+
+"I got married and my surname is now Clarke" carries the value; "my surname has changed" does
+not, and neither does "my surname is wrong". Only a value after words that give one ("is now",
+"changed to", "should be") is taken, so a complaint about the record is never stored as a name.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Longest first, so "date of birth" wins over "birth" and "first name" over "name".
+DETAIL_WORDS = {
+    "date of birth": "date_of_birth",
+    "birthday": "date_of_birth",
+    "dob": "date_of_birth",
+    "first name": "name",
+    "surname": "name",
+    "last name": "name",
+    "family name": "name",
+    "maiden name": "name",
+    "name": "name",
+    "title": "title",
+}
+_GIVING = (
+    r"(?:is\s+now|now|(?:has\s+)?changed\s+to|change(?:d)?\s+it\s+to|to|should\s+(?:be|say|read)"
+    r"|is\s+actually|is\s+spelt|is\s+spelled|became|becomes|will\s+be)"
+)
+_WORDS = "|".join(re.escape(w) for w in sorted(DETAIL_WORDS, key=len, reverse=True))
+_STATED = re.compile(rf"\b(?P<kind>{_WORDS})\b\s+{_GIVING}\s+(?P<value>.+)$", re.IGNORECASE)
+_NOT_A_VALUE = re.compile(
+    r"^(?:wrong|incorrect|different|changed|misspelt|misspelled|spelt wrong|not right|a mess)\b",
+    re.IGNORECASE,
+)
+
+
+def detail_kind(text: str) -> str | None:
+    """Which detail the text is about: 'name', 'title' or 'date_of_birth'."""
+    lowered = (text or "").lower()
+    for word in sorted(DETAIL_WORDS, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(word)}\b", lowered):
+            return DETAIL_WORDS[word]
+    return None
+
+
+def stated_detail(text: str) -> tuple[str, str] | None:
+    """(kind, what the member gave as the new value) when the request carries one."""
+    m = _STATED.search(" ".join((text or "").split()))
+    if not m:
+        return None
+    value = re.sub(
+        r"[\s.!]+(?:thanks?|thank you|please|cheers)?[\s.!]*$", "", m["value"], flags=re.I
+    )
+    if not value or _NOT_A_VALUE.match(value):
+        return None
+    return DETAIL_WORDS[m["kind"].lower()], value
