@@ -5,6 +5,9 @@ Every call has a timeout. Headers, answers and failures are `bot.records`'s:
 told honestly and the request is kept), `RecordsApiRefused` when it refused the request (the
 `detail` is written for members; `status` says why: 401 not verified, 404 not found, 409
 conflict, 422 invalid value, 423 locked).
+
+Member data is only ever asked for with the member's own token (`RecordsApi.as_member`); the
+service token is for the identity check, public information and cases.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from bot.records import RecordsApiUnavailable, read_answer, service_headers
+from bot.records import RecordsApiRefused, RecordsApiUnavailable, read_answer, service_headers
 from bot.settings import get_settings
 
 # One pooled client per event loop: an httpx client must not outlive the loop it was made on.
@@ -41,17 +44,35 @@ def _http() -> httpx.AsyncClient:
     return client
 
 
+class NotVerified(RecordsApiRefused):
+    """A member call with no member token: the member has not passed the identity check."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "Please confirm who you are first.")
+
+
 class RecordsApi:
     """Calls to the records API, made as the service or as one verified member."""
 
-    def __init__(self, *, member_token: str | None = None, channel: str = "rest") -> None:
-        settings = get_settings()
+    def __init__(self, *, token: str, channel: str = "rest") -> None:
         self.channel = channel
-        self._headers = service_headers(member_token or settings.service_token, channel)
+        self._headers = service_headers(token, channel)
 
     @classmethod
     def as_service(cls, *, channel: str = "rest") -> RecordsApi:
-        return cls(channel=channel)
+        """The service: the identity check, public information and cases, never a record."""
+        return cls(token=get_settings().service_token, channel=channel)
+
+    @classmethod
+    def as_member(cls, member_token: str | None, *, channel: str = "rest") -> RecordsApi:
+        """One verified member, who can reach only their own record; NotVerified without one.
+
+        There is deliberately no fallback to the service token: a tracker that names a member
+        but holds no token of theirs must not reach that member's record.
+        """
+        if not member_token:
+            raise NotVerified()
+        return cls(token=member_token, channel=channel)
 
     async def request(
         self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None

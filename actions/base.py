@@ -10,6 +10,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.api_client import NotVerified
 from actions.pending import ensure_replaying
 from bot.records import RecordsApiRefused, RecordsApiUnavailable
 
@@ -22,6 +23,10 @@ API_DOWN = (
 SOMETHING_WRONG = (
     "Sorry, something went wrong on our side. Nothing has been changed. "
     "Please try again, or ask to speak to a person."
+)
+NOT_VERIFIED = (
+    "I need to check who you are before I can do that, so I only ever discuss your own "
+    "membership. Please ask again and I'll take you through it."
 )
 SESSION_EXPIRED = (
     "For your security I need to check who you are again before I can do that. "
@@ -64,7 +69,8 @@ class MemberAction(Action, metaclass=ABCMeta):
             return await self.when_api_down(dispatcher, tracker, domain)
         except RecordsApiRefused as exc:
             if exc.status == 401:
-                dispatcher.utter_message(text=SESSION_EXPIRED)
+                unverified = isinstance(exc, NotVerified)
+                dispatcher.utter_message(text=NOT_VERIFIED if unverified else SESSION_EXPIRED)
                 return forget_identity()
             log.info("%s: refused by the records API: %s", self.name(), exc)
             dispatcher.utter_message(text=exc.detail)
@@ -98,6 +104,13 @@ class MemberForm(FormValidationAction, metaclass=ABCMeta):
         except RecordsApiUnavailable:
             dispatcher.utter_message(text=API_DOWN)
             return [SlotSet("form_outcome", "api_down"), SlotSet("requested_slot", None)]
+        except NotVerified:
+            dispatcher.utter_message(text=NOT_VERIFIED)
+            return [
+                *forget_identity(),
+                SlotSet("form_outcome", "not_verified"),
+                SlotSet("requested_slot", None),
+            ]
         except Exception:
             log.exception("%s failed", self.name())
             dispatcher.utter_message(text=SOMETHING_WRONG)

@@ -49,8 +49,8 @@ def is_verified(tracker: Tracker) -> bool:
 
 
 def member_api(tracker: Tracker) -> RecordsApi:
-    """The API as this verified member: it can read and write only their own record."""
-    return RecordsApi(member_token=tracker.get_slot("member_token"), channel=channel_of(tracker))
+    """The API as this verified member: only their own record; NotVerified without a token."""
+    return RecordsApi.as_member(tracker.get_slot("member_token"), channel=channel_of(tracker))
 
 
 def verified_number(tracker: Tracker) -> str:

@@ -33,6 +33,11 @@ class BotSettings:
     channel_secret: str
     # Where the actions keep requests that could not reach the API, to replay them.
     pending_store: str = PENDING_STORE
+    # What Rasa presents to the action server (actions.server); empty: nothing is checked,
+    # which only development allows (`actions_secret_required`).
+    actions_secret: str = ""
+    # The action server's bind address: its own, so exposing one process exposes no other.
+    actions_host: str = "127.0.0.1"
 
 
 def read_settings() -> BotSettings:
@@ -47,6 +52,8 @@ def read_settings() -> BotSettings:
             "MEMBERDESK_CHANNEL_SECRET", env("MEMBERDESK_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
         ),
         pending_store=env("MEMBERDESK_PENDING_STORE", PENDING_STORE),
+        actions_secret=env("MEMBERDESK_ACTIONS_SECRET", ""),
+        actions_host=env("MEMBERDESK_ACTIONS_HOST", "127.0.0.1"),
     )
     if settings.environment not in ("development", "test"):
         if settings.channel_secret == DEVELOPMENT_SECRET_KEY or len(settings.channel_secret) < 32:
@@ -62,3 +69,21 @@ def read_settings() -> BotSettings:
 def get_settings() -> BotSettings:
     """`read_settings()` read once per process: the actions ask on every call they make."""
     return read_settings()
+
+
+def actions_secret_required(settings: BotSettings) -> str | None:
+    """The secret the action server checks; refuses to go on without one outside development.
+
+    Only the action server calls this (the channels and email triage never need the secret),
+    and unlike the placeholders above, `test` is no exception: a test stack answers only Rasa.
+    """
+    if settings.actions_secret:
+        if len(settings.actions_secret) < 32:
+            raise UnsafeSettings("MEMBERDESK_ACTIONS_SECRET must be 32+ characters.")
+        return settings.actions_secret
+    if settings.environment != "development":
+        raise UnsafeSettings(
+            "Set MEMBERDESK_ACTIONS_SECRET (32+ characters): the action server answers only "
+            "Rasa, which sends it (bot/endpoints.yml)."
+        )
+    return None

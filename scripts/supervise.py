@@ -7,6 +7,7 @@ stopped too, so nothing is left listening on a port.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 import time
@@ -15,6 +16,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from harness.commands import (  # noqa: E402
+    ACTIONS_SECRET,
+    RASA_API_TOKEN,
+    actions_command,
+    rasa_api_options,
+    rasa_command,
+    shown,
+)
 from harness.processes import Server, start, stop  # noqa: E402
 
 API_PY = str(ROOT / ".venv/api/bin/python")
@@ -67,34 +76,55 @@ def credentials() -> str:
     return str(with_telegram)
 
 
+def actions_secret() -> dict[str, str]:
+    """The action server's secret for it and for Rasa; made up for this run in development.
+
+    Outside development an unset secret is left unset: the action server then refuses to
+    start with the reason, and `make run` stops.
+    """
+    env = os.environ.get
+    if env(ACTIONS_SECRET) or env("MEMBERDESK_ENV", "development").lower() != "development":
+        return {}
+    return {ACTIONS_SECRET: secrets.token_urlsafe(32)}
+
+
 def processes() -> dict[str, tuple[list[str], dict[str, str]]]:
     """The commands that make up a running memberdesk, by name, with their extra environment."""
     env = os.environ.get
-    host = env("MEMBERDESK_HOST", "127.0.0.1")
+    # Each process has its own bind address, so exposing one exposes no other.
+    api_host = env("MEMBERDESK_API_HOST", "127.0.0.1")
+    rasa_host = env("MEMBERDESK_RASA_HOST", "127.0.0.1")
+    if env("MEMBERDESK_HOST"):
+        print("run: MEMBERDESK_HOST is no longer read; set MEMBERDESK_API_HOST, "
+              "MEMBERDESK_ACTIONS_HOST or MEMBERDESK_RASA_HOST for the process to expose",
+              flush=True)
     api_port = env("MEMBERDESK_API_PORT", "8000")
     actions_port = env("MEMBERDESK_ACTIONS_PORT", "5055")
     rasa_port = env("MEMBERDESK_RASA_PORT", "5005")
     api_url = env("MEMBERDESK_API_URL", f"http://127.0.0.1:{api_port}")
+    secret = actions_secret()
     found = {
         "api": (
             [API_PY, "-m", "uvicorn", "api.main:create_app", "--factory",
-             "--host", host, "--port", api_port],
+             "--host", api_host, "--port", api_port],
             {},
         ),
-        # rasa-sdk's own command binds every interface; SANIC_HOST keeps it on ours.
-        "actions": (
-            [BOT_PY, "-m", "rasa_sdk", "--actions", "actions", "--port", actions_port],
-            {"SANIC_HOST": host, "MEMBERDESK_API_URL": api_url},
-        ),
+        # It binds to MEMBERDESK_ACTIONS_HOST itself (actions/server.py).
+        "actions": (actions_command(BOT_PY, actions_port),
+                    {"MEMBERDESK_API_URL": api_url, **secret}),
     }
     if MODEL.exists():
+        api_options = rasa_api_options(env("MEMBERDESK_ENV", "development").lower(),
+                                       env(RASA_API_TOKEN))
+        if not api_options:
+            print(f"run: Rasa's HTTP API is off (set {RASA_API_TOKEN} to serve it with a "
+                  "token); the channels work without it", flush=True)
         found["rasa"] = (
-            [BOT_PY, "-m", "rasa", "run", "--model", str(MODEL), "--enable-api",
-             "--interface", host, "--port", rasa_port,
-             "--endpoints", endpoints_for(actions_port),
-             "--credentials", credentials()],
+            rasa_command(BOT_PY, model=MODEL, host=rasa_host, port=rasa_port,
+                         endpoints=endpoints_for(actions_port), credentials=credentials(),
+                         api_options=api_options),
             # The channels inside Rasa ask the records API about hand-offs (channels.handoff).
-            {"MEMBERDESK_API_URL": api_url, **SERVING_THREADS},
+            {"MEMBERDESK_API_URL": api_url, **SERVING_THREADS, **secret},
         )
     else:
         print("run: no trained model in models/; run `make train` for the assistant", flush=True)
@@ -120,7 +150,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop_all)
     signal.signal(signal.SIGTERM, stop_all)
     for name, (command, extra_env) in processes().items():
-        print(f"run: starting {name}: {' '.join(command)}", flush=True)
+        print(f"run: starting {name}: {shown(command)}", flush=True)
         # Each in its own session, so stopping one stops whatever it started as well.
         running[name] = start(name, command, env={**NO_TELEMETRY, **extra_env}, cwd=ROOT)
     if "rasa" in running:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.commands import action_endpoint
 from harness.processes import ROOT
 
 PRODUCTION_ENDPOINTS = ROOT / "bot/endpoints.production.yml"
@@ -78,7 +79,7 @@ def production_endpoints(folder: Path, *, actions_url: str, tracker_db: str,
 def plain_endpoints(folder: Path, actions_url: str) -> Path:
     """Like bot/endpoints.yml: the action server only, in-memory tracker and lock stores."""
     path = folder / "endpoints.yml"
-    path.write_text(f'action_endpoint:\n  url: "{actions_url}"\n')
+    path.write_text(action_endpoint(actions_url))
     return path
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from bench.serving.procfs import MemoryWatch, tree_cpu_seconds
+from harness.commands import actions_command, rasa_api_options, rasa_command
 from harness.processes import ROOT, Server, free_port, start, stop, wait_until_up
 from tests.bot.servers import (
     API_PY,
@@ -109,22 +110,23 @@ async def our_stack(name: str, folder: Path, *, model: Path, database_url: str,
     api_url = f"http://127.0.0.1:{api_port}"
     records = RecordsApi(url=api_url_for_actions or api_url, database=folder / "none",
                          env=api_env)
-    actions_env = {**action_server_env(records, folder), "SANIC_HOST": "127.0.0.1"}
+    actions_env = action_server_env(records, folder)
     endpoints_file = endpoints(actions_url_for_rasa or f"http://127.0.0.1:{actions_port}/webhook")
     commands = {
         "api": ([str(API_PY), "-m", "uvicorn", "api.main:create_app", "--factory",
                  "--host", "127.0.0.1", "--port", str(api_port), "--log-level", "warning"],
                 api_env, f"{api_url}/api/v1/health"),
-        "actions": ([str(BOT_PY), "-m", "rasa_sdk", "--actions", "actions",
-                     "--port", str(actions_port)],
+        # Guarded by its secret, as `make run` starts it: the check is on every call's path.
+        "actions": (actions_command(BOT_PY, actions_port),
                     actions_env, f"http://127.0.0.1:{actions_port}/health"),
     }
     for replica, rasa_port in enumerate(rasa_ports):
         commands["rasa" if replica == 0 else f"rasa-{replica + 1}"] = (
-            [str(BOT_PY), "-m", "rasa", "run", "--model", str(model), "--enable-api",
-             "--interface", "127.0.0.1", "--port", str(rasa_port),
-             "--endpoints", str(endpoints_file),
-             "--credentials", str(ROOT / "bot/credentials.yml")],
+            # Rasa's HTTP API open, as in development: the breakdown times /model/parse, and
+            # these throwaway stacks listen on 127.0.0.1 only.
+            rasa_command(BOT_PY, model=model, host="127.0.0.1", port=rasa_port,
+                         endpoints=endpoints_file, credentials=ROOT / "bot/credentials.yml",
+                         api_options=rasa_api_options("development", None)),
             # The channels ask the records API whether a person has the conversation.
             {**rasa_env(), "MEMBERDESK_API_URL": api_url,
              "MEMBERDESK_SERVICE_TOKEN": SERVICE_TOKEN},

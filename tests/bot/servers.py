@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from harness.commands import action_endpoint, actions_command, rasa_api_options, rasa_command
 from harness.processes import free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,9 @@ SECRET_KEY = "bot-tests-secret-key-0123456789abcdefghijklmnop"
 # served from this origin (tests/bot/channels/webchat/).
 WEBCHAT_JWT_SECRET = "bot-tests-webchat-jwt-secret-0123456789abcdef"  # noqa: S105
 WEBCHAT_ORIGIN = "http://members.example.org"
+# What Rasa presents to the action server, and what Rasa's HTTP API asks for (harness.commands).
+ACTIONS_SECRET = "bot-tests-actions-secret-0123456789abcdef"  # noqa: S105
+RASA_API_TOKEN = "bot-tests-rasa-api-token-0123456789abcdef"  # noqa: S105
 
 
 @dataclass
@@ -105,6 +109,9 @@ def action_server_env(api: RecordsApi, folder: Path) -> dict[str, str]:
         "MEMBERDESK_CHANNEL_SECRET": SECRET_KEY,
         "MEMBERDESK_PENDING_STORE": str(folder / "pending.sqlite3"),
         "MEMBERDESK_API_TIMEOUT": "10",
+        # Not development: the action server answers only a caller with its secret.
+        "MEMBERDESK_ENV": "test",
+        "MEMBERDESK_ACTIONS_SECRET": ACTIONS_SECRET,
     }
 
 
@@ -114,6 +121,7 @@ class Assistant:
 
     rasa_url: str
     api: RecordsApi
+    actions_url: str = ""
 
     def say(self, sender: str, text: str, metadata: dict | None = None) -> list[dict]:
         """Send one member message; the assistant's replies."""
@@ -125,7 +133,9 @@ class Assistant:
         return response.json()  # type: ignore[no-any-return]
 
     def tracker(self, sender: str) -> dict:
-        response = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=30)
+        """The conversation as Rasa keeps it, through its HTTP API (with the API's token)."""
+        response = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker",
+                             params={"token": RASA_API_TOKEN}, timeout=30)
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
@@ -143,6 +153,8 @@ def rasa_env() -> dict[str, str]:
         "MEMBERDESK_CHANNEL_SECRET": SECRET_KEY,
         "MEMBERDESK_WEBCHAT_JWT_SECRET": WEBCHAT_JWT_SECRET,
         "MEMBERDESK_WEBCHAT_ORIGINS": WEBCHAT_ORIGIN,
+        # Rasa sends it to the action server (harness.commands.action_endpoint).
+        "MEMBERDESK_ACTIONS_SECRET": ACTIONS_SECRET,
     }
 
 
@@ -162,18 +174,18 @@ def assistant(api: RecordsApi, folder: Path, *, model: Path = MODEL) -> Iterator
         subprocess.run(["bash", str(ROOT / "scripts/train.sh")], cwd=ROOT, check=True)  # noqa: S603, S607
     actions_port, rasa_port = free_port(), free_port()
     endpoints = folder / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
-    actions_env = {**action_server_env(api, folder), "SANIC_HOST": "127.0.0.1"}
-    actions_command = [str(BOT_PY), "-m", "rasa_sdk", "--actions", "actions",
-                       "--port", str(actions_port)]
-    rasa_command = [str(BOT_PY), "-m", "rasa", "run", "--model", str(model), "--enable-api",
-                    "--interface", "127.0.0.1", "--port", str(rasa_port),
-                    "--endpoints", str(endpoints),
-                    "--credentials", str(ROOT / "bot/credentials.yml")]
-    with running("action server", actions_command, env=actions_env,
+    endpoints.write_text(action_endpoint(f"http://127.0.0.1:{actions_port}/webhook"))
+    # As `make run` starts them outside development: the action server wants its secret, and
+    # Rasa's HTTP API (which the tests read trackers through) wants its token.
+    rasa = rasa_command(BOT_PY, model=model, host="127.0.0.1", port=rasa_port,
+                        endpoints=endpoints, credentials=ROOT / "bot/credentials.yml",
+                        api_options=rasa_api_options("test", RASA_API_TOKEN))
+    with running("action server", actions_command(BOT_PY, actions_port),
+                 env=action_server_env(api, folder),
                  health=f"http://127.0.0.1:{actions_port}/health",
                  log=folder / "actions.log", seconds=90), \
-         running("rasa", rasa_command, env={**rasa_env(), **channel_api_env(api)},
-                 health=f"http://127.0.0.1:{rasa_port}/status",
+         running("rasa", rasa, env={**rasa_env(), **channel_api_env(api)},
+                 health=f"http://127.0.0.1:{rasa_port}/status?token={RASA_API_TOKEN}",
                  log=folder / "rasa.log", seconds=240):
-        yield Assistant(rasa_url=f"http://127.0.0.1:{rasa_port}", api=api)
+        yield Assistant(rasa_url=f"http://127.0.0.1:{rasa_port}", api=api,
+                        actions_url=f"http://127.0.0.1:{actions_port}")

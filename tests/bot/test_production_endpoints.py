@@ -36,6 +36,7 @@ def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
     admin.close()
     for name, value in {
         "MEMBERDESK_ACTIONS_URL": "http://127.0.0.1:5055/webhook",
+        "MEMBERDESK_ACTIONS_SECRET": "production-actions-secret-0123456789abcdef",
         "MEMBERDESK_TRACKER_DB_HOST": "127.0.0.1",
         "MEMBERDESK_TRACKER_DB_PORT": "5432",
         "MEMBERDESK_TRACKER_DB_NAME": DATABASE,
@@ -50,6 +51,10 @@ def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("production_env")
 def test_conversations_are_kept_in_postgresql_and_locked_in_redis() -> None:
     endpoints = read_endpoints_from_path(ROOT / "bot/endpoints.production.yml")
+    # Rasa presents the action server's secret (actions/server.py) from the environment.
+    assert endpoints.action.headers == {
+        "X-Memberdesk-Action-Secret": "production-actions-secret-0123456789abcdef"
+    }
     domain = Domain.load(str(ROOT / "bot/domain"))
     store = TrackerStore.create(endpoints.tracker_store, domain=domain)
     locks = LockStore.create(endpoints.lock_store)

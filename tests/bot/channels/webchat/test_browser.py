@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from channels.webchat.portal import DEMO_PASSWORD
 from tests.bot.channels.staff_console import StaffConsole
-from tests.bot.servers import ROOT, Assistant
+from tests.bot.servers import RASA_API_TOKEN, ROOT, Assistant
 from tests.browser import chromium
 
 ARTIFACTS = ROOT / "test-artifacts/webchat"
@@ -205,7 +205,8 @@ def test_html_from_a_member_the_assistant_or_staff_is_shown_as_text(
     ):
         httpx.post(
             f"{stack.rasa_url}/conversations/{conversation}/tracker/events",
-            params={"output_channel": "webchat", "execute_side_effects": "true"},
+            params={"output_channel": "webchat", "execute_side_effects": "true",
+                    "token": RASA_API_TOKEN},
             json=event, timeout=30,
         ).raise_for_status()
     expect(log).to_contain_text('<img src=x onerror="window.pwned=2">assistant')

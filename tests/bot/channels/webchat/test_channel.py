@@ -16,7 +16,13 @@ from channels.webchat.auth import sign_member_token
 from channels.webchat.channel import EXPIRED_CHOICE_NOTICE, SIGN_IN_REFUSED_NOTICE, WebchatInput
 from tests.bot.channels.staff_console import StaffConsole
 from tests.bot.channels.webchat.client import Visitor
-from tests.bot.servers import ROOT, WEBCHAT_JWT_SECRET, WEBCHAT_ORIGIN, Assistant
+from tests.bot.servers import (
+    RASA_API_TOKEN,
+    ROOT,
+    WEBCHAT_JWT_SECRET,
+    WEBCHAT_ORIGIN,
+    Assistant,
+)
 
 IDENTITY_QUESTION = "check who you are"
 
@@ -239,7 +245,8 @@ def test_a_staff_member_joining_is_shown_and_kept_in_the_history(stack: Assistan
         conversation, token = tab.conversation_id, tab.session["token"]
         joined = httpx.post(
             f"{stack.rasa_url}/conversations/{conversation}/tracker/events",
-            params={"output_channel": "webchat", "execute_side_effects": "true"},
+            params={"output_channel": "webchat", "execute_side_effects": "true",
+                    "token": RASA_API_TOKEN},
             json={"event": "bot", "text": None, "data": {
                 "custom": {"memberdesk": {"staff_joined": "Alex from the records team"}}}},
             timeout=30,
