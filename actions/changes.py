@@ -31,8 +31,9 @@ async def apply_change(
     try:
         return await api.request(method, path, json=body)  # type: ignore[no-any-return]
     except RecordsApiUnavailable:
-        body = {**body, "identity_level": tracker.get_slot("identity_level") or "identity_checked"}
-        keep(method=method, path=path, body=body, channel=api.channel)
+        # Replayed with the member's own token (actions.pending), never the service's.
+        keep(method=method, path=path, body=body, channel=api.channel,
+             member_token=tracker.get_slot("member_token"))
         dispatcher.utter_message(
             text=f"Our records system isn't answering right now. I've saved your request and "
             f"it will be applied as soon as it's back: {done}. Nothing is lost."

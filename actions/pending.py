@@ -2,7 +2,11 @@
 
 A member who asked for something while the API was unreachable is told so honestly; what they
 asked for is written here (a small SQLite file, so it survives a restart of the action server)
-and replayed with the service token once the API answers again. Nothing is lost.
+and replayed once the API answers again. Nothing is lost.
+
+A member's change is replayed with that member's own token, never the service token, which
+could reach any record. When the token has run out by then (or never was one), the change goes
+to staff as a case instead, to be checked and applied by a person.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 REPLAY_EVERY_SECONDS = 30
+# Kept requests the service itself makes, and so may make again: cases.
+SERVICE_PATHS = frozenset({"/cases"})
 _replayer: asyncio.Task[None] | None = None
 
 
@@ -32,18 +38,24 @@ def _connect() -> sqlite3.Connection:
         "CREATE TABLE IF NOT EXISTS pending_requests ("
         " id INTEGER PRIMARY KEY, created REAL NOT NULL, method TEXT NOT NULL,"
         " path TEXT NOT NULL, body TEXT NOT NULL, channel TEXT NOT NULL,"
-        " attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT)"
+        " attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT, member_token TEXT)"
     )
+    # A store kept before member tokens were: its rows without one go to staff.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(pending_requests)")}
+    if "member_token" not in columns:
+        conn.execute("ALTER TABLE pending_requests ADD COLUMN member_token TEXT")
     return conn
 
 
-def keep(*, method: str, path: str, body: dict[str, Any], channel: str) -> int:
-    """Store a request for replay; returns its local id."""
+def keep(
+    *, method: str, path: str, body: dict[str, Any], channel: str, member_token: str | None = None
+) -> int:
+    """Store a request for replay (a member's with their token); returns its local id."""
     with _connect() as conn:
         cursor = conn.execute(
-            "INSERT INTO pending_requests (created, method, path, body, channel)"
-            " VALUES (?,?,?,?,?)",
-            (time.time(), method, path, json.dumps(body), channel),
+            "INSERT INTO pending_requests (created, method, path, body, channel, member_token)"
+            " VALUES (?,?,?,?,?,?)",
+            (time.time(), method, path, json.dumps(body), channel, member_token),
         )
         ensure_replaying()
         return int(cursor.lastrowid or 0)
@@ -53,10 +65,10 @@ def waiting() -> list[dict[str, Any]]:
     """Requests not yet replayed, oldest first."""
     with _connect() as conn:
         rows = conn.execute(
-            "SELECT id, method, path, body, channel, attempts FROM pending_requests"
-            " WHERE outcome IS NULL ORDER BY id"
+            "SELECT id, method, path, body, channel, attempts, member_token"
+            " FROM pending_requests WHERE outcome IS NULL ORDER BY id"
         ).fetchall()
-    columns = ("id", "method", "path", "body", "channel", "attempts")
+    columns = ("id", "method", "path", "body", "channel", "attempts", "member_token")
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
@@ -64,10 +76,8 @@ async def replay_once() -> int:
     """Replay what is waiting; returns how many were settled (done or refused for good)."""
     settled = 0
     for item in waiting():
-        api = RecordsApi.as_service(channel=item["channel"])
         try:
-            await api.request(item["method"], item["path"], json=json.loads(item["body"]))
-            outcome = "done"
+            outcome = await _replay(item)
         except RecordsApiUnavailable:
             with _connect() as conn:
                 conn.execute(
@@ -85,6 +95,44 @@ async def replay_once() -> int:
             )
         settled += 1
     return settled
+
+
+async def _replay(item: dict[str, Any]) -> str:
+    """Send one kept request again, as whoever may send it; what became of it."""
+    method, path, body = item["method"], item["path"], json.loads(item["body"])
+    if path in SERVICE_PATHS:
+        await RecordsApi.as_service(channel=item["channel"]).request(method, path, json=body)
+        return "done"
+    try:
+        member = RecordsApi.as_member(item["member_token"], channel=item["channel"])
+        await member.request(method, path, json=body)
+        return "done"
+    except RecordsApiRefused as exc:
+        if exc.status != 401:
+            raise
+    case = await RecordsApi.as_service(channel=item["channel"]).post(
+        "/cases", _for_staff(method, path, body)
+    )
+    return f"handed to staff: {case.get('reference')}"
+
+
+def _for_staff(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A case asking staff to check and apply a change its member's token can no longer make."""
+    parts = path.strip("/").split("/")
+    number = parts[1] if len(parts) > 1 and parts[0] == "members" else None
+    return {
+        "membership_number": number,
+        "summary": f"A change asked for while our records were unreachable ({method} {path}); "
+        "the member's identity check ran out before it could be applied. Check who asked "
+        "before applying it.",
+        "collected_values": {
+            str(name)[:60]: str(value)[:1000]
+            for name, value in body.items()
+            if value is not None and name != "identity_level"
+        },
+        # Nothing here proves who asked: staff check again.
+        "identity_level": "none",
+    }
 
 
 async def _replay_forever() -> None:

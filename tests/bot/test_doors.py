@@ -2,19 +2,21 @@
 
 A call to the action server runs actions on whatever tracker it carries, and Rasa's HTTP API
 reads and rewrites any conversation. Both are started as `make run` starts them outside
-development (harness.commands), in the shared test stack, and forged from outside here.
+development (harness.commands), in the shared test stack, and forged from outside here. And
+a change kept while the records API was down never reaches a record with the service token.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
 from actions.base import NOT_VERIFIED
-from tests.bot.servers import ACTIONS_SECRET, RASA_API_TOKEN, Assistant
-from tests.bot.trackers import domain, tracker, verified_slots
+from tests.bot.servers import ACTIONS_SECRET, RASA_API_TOKEN, Assistant, RecordsApi
+from tests.bot.trackers import domain, run, tracker, verified_slots
 
 HEADER = "X-Memberdesk-Action-Secret"
 NEW_ADDRESS = {"new_address_line1": "1 Forged Street", "new_town": "Leeds",
@@ -114,3 +116,31 @@ def test_rasa_shows_a_conversation_only_with_its_api_token(stack: Assistant) -> 
     assert (anonymous.status_code, wrong.status_code, injected.status_code) == (401, 401, 401)
     assert allowed.status_code == 200
     assert allowed.json()["slots"]["verified_number"] is None
+
+
+def test_a_change_kept_during_an_outage_is_replayed_only_with_a_members_own_token(
+    actions_env: RecordsApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actions import pending
+    from actions.records import SubmitAddress
+    from bot.settings import get_settings
+
+    # A token the records API never issued (or one that ran out during the outage).
+    claimed = {**verified_slots(actions_env, "1000056"), "member_token": "not-a-real-token"}
+    before = actions_env.member("1000056")
+    monkeypatch.setenv("MEMBERDESK_API_URL", "http://127.0.0.1:9")  # nothing listens there
+    get_settings.cache_clear()
+    run(SubmitAddress(), tracker(slots={**claimed, **NEW_ADDRESS}, intent="affirm", text="yes"))
+    monkeypatch.setenv("MEMBERDESK_API_URL", actions_env.url)
+    get_settings.cache_clear()
+
+    asyncio.run(pending.replay_once())
+
+    after = actions_env.member("1000056")
+    assert (after["address_line1"], after["postcode"]) == (
+        before["address_line1"], before["postcode"])
+    with actions_env.staff_client() as staff:
+        cases = staff.get("/members/1000056/cases").json()
+    assert [case["summary"][:40] for case in cases] == [
+        "A change asked for while our records wer"]
+    assert pending.waiting() == []
