@@ -6,6 +6,8 @@ Whole addresses in one message, values given with the request, lower case and no
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bot.servers import Assistant
 from tests.bot.test_conversations import Conversation
 
@@ -33,44 +35,34 @@ def test_the_new_address_given_with_the_request_needs_only_a_yes(stack: Assistan
     assert _latest_change(stack, "1000019")["reference"] in done, chat
 
 
-def test_a_whole_address_typed_at_the_first_question_is_split(stack: Assistant) -> None:
+@pytest.mark.parametrize(
+    ("number", "asked_for", "answers", "stored"),
+    [
+        # The whole address at the first question: only the confirmation is left.
+        ("1000020", "need to change my address", ["flat 2, 10 high st, leeds ls14ab"],
+         ("Flat 2, 10 High St", "Leeds", "LS1 4AB")),
+        # The town and the postcode together at the town question.
+        ("1000022", "I have moved house", ["9 Mill Lane", "york yo17hh"],
+         ("9 Mill Lane", "York", "YO1 7HH")),
+        # "yes" is no town: asked again, then the real one.
+        ("1000021", "i need to update my address", ["3 elm grove", "yes", "wakefield", "wf1 2ab"],
+         ("3 Elm Grove", "Wakefield", "WF1 2AB")),
+    ],
+    ids=["whole-address-at-once", "town-and-postcode-together", "yes-is-no-town"],
+)
+def test_an_address_typed_in_a_hurry_is_stored_in_its_parts(
+    stack: Assistant, number: str, asked_for: str, answers: list[str], stored: tuple[str, ...]
+) -> None:
     chat = Conversation(stack)
-    chat.say("need to change my address")
-    chat.verify("1000020")
+    chat.say(asked_for)
+    chat.verify(number)
+    replies = [chat.say(answer) for answer in answers]
 
-    read_back = chat.say("flat 2, 10 high st, leeds ls14ab")
-
-    assert "Shall I update your record?" in read_back, chat
+    assert "Shall I update your record?" in replies[-1], chat
+    if "yes" in answers:
+        assert "town or city" in replies[answers.index("yes")], chat
     chat.say("yes")
-    assert _address(stack, "1000020") == ("Flat 2, 10 High St", "Leeds", "LS1 4AB"), chat
-
-
-def test_yes_is_refused_as_a_town_and_the_town_asked_again(stack: Assistant) -> None:
-    chat = Conversation(stack)
-    chat.say("i need to update my address")
-    chat.verify("1000021")
-    chat.say("3 elm grove")
-
-    refused = chat.say("yes")
-
-    assert "town or city" in refused, chat
-    chat.say("wakefield")
-    chat.say("wf1 2ab")
-    chat.say("yes")
-    assert _address(stack, "1000021") == ("3 Elm Grove", "Wakefield", "WF1 2AB"), chat
-
-
-def test_the_town_and_postcode_typed_together_are_both_kept(stack: Assistant) -> None:
-    chat = Conversation(stack)
-    chat.say("I have moved house")
-    chat.verify("1000022")
-    chat.say("9 Mill Lane")
-
-    read_back = chat.say("york yo17hh")
-
-    assert "Shall I update your record?" in read_back, chat
-    chat.say("yes")
-    assert _address(stack, "1000022") == ("9 Mill Lane", "York", "YO1 7HH"), chat
+    assert _address(stack, number) == stored, chat
 
 
 def test_the_new_phone_number_given_with_the_request_is_stored_in_e164(
