@@ -7,7 +7,6 @@ member-scoped token that can read and write that one record, kept in a slot no m
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -80,8 +79,8 @@ class ValidateIdentityForm(MemberForm):
     async def validate_date_of_birth(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        born = parsing.parse_date(str(value or ""))
-        if not born or not date(1900, 1, 1) <= born <= date.today():
+        born = parsing.date_of_birth(str(value or ""))
+        if not born:
             return self.invalid(
                 dispatcher,
                 tracker,

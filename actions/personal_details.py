@@ -6,7 +6,6 @@ may need a document), so the member is told that rather than "done".
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -58,8 +57,8 @@ class ValidatePersonalDetailsForm(MemberForm):
         kind = tracker.get_slot("detail_kind")
         text = parsing.tidy_text(value, max_length=200) or ""
         if kind == "date_of_birth":
-            born = parsing.parse_date(text)
-            if not born or not date(1900, 1, 1) <= born <= date.today():
+            born = parsing.date_of_birth(text)
+            if not born:
                 return self.invalid(
                     dispatcher,
                     tracker,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from actions.parsing.addresses import AddressParts, is_address_line, is_town, read_address
 from actions.parsing.answers import is_conversation_reply, mentions_a_request, tidy_text
 from actions.parsing.contacts import email, phone, phone_for_display
-from actions.parsing.dates import parse_date
+from actions.parsing.dates import date_of_birth, parse_date
 from actions.parsing.details import detail_kind, stated_detail
 from actions.parsing.numbers import amount, membership_number
 from actions.parsing.places import normalise_postcode, postcode
@@ -20,6 +20,7 @@ from actions.parsing.places import normalise_postcode, postcode
 __all__ = [
     "AddressParts",
     "amount",
+    "date_of_birth",
     "detail_kind",
     "email",
     "is_address_line",

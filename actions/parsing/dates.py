@@ -60,3 +60,10 @@ def parse_date(text: str, *, today: date | None = None) -> date | None:
     if not _FOUR_DIGIT_YEAR.search(value):
         found = found.replace(year=_century(found.year % 100, today=today))
     return found
+
+
+def date_of_birth(text: str, *, today: date | None = None) -> date | None:
+    """A date of birth: a whole date (as parse_date reads it) between 1900 and today."""
+    today = today or date.today()
+    born = parse_date(text, today=today)
+    return born if born and date(1900, 1, 1) <= born <= today else None

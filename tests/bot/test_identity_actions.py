@@ -88,6 +88,18 @@ def test_dates_of_birth_are_read_as_members_write_them(typed: str, expected: str
     assert result["date_of_birth"] == expected
 
 
+
+@pytest.mark.parametrize("typed", ["14/03/2030", "LS1 4AB", "1000001", "14 March"])
+def test_a_future_date_a_postcode_or_half_a_date_is_refused_as_a_date_of_birth(
+    typed: str,
+) -> None:
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(
+        ValidateIdentityForm().validate_date_of_birth(typed, dispatcher, _checking(), {})
+    )
+    assert result["date_of_birth"] is None
+    assert "couldn't read that as a date" in texts(dispatcher.messages)
+
 def _assertion(number: str, *, secret: str = SECRET_KEY, expires_in: float = 300) -> dict:
     payload = base64.urlsafe_b64encode(
         json.dumps({"membership_number": number, "exp": time.time() + expires_in}).encode()

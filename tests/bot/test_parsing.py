@@ -209,3 +209,13 @@ def test_a_new_name_or_title_is_read_from_the_request_only_when_it_is_given(
     typed: str, stated: tuple[str, str] | None
 ) -> None:
     assert parsing.stated_detail(typed) == stated
+
+
+@pytest.mark.parametrize(
+    ("typed", "born"),
+    [("14/03/1985", date(1985, 3, 14)), ("01/01/2030", None), ("12/12/1899", None)],
+)
+def test_a_date_of_birth_is_never_in_the_future_nor_before_1900(
+    typed: str, born: date | None
+) -> None:
+    assert parsing.date_of_birth(typed, today=TODAY) == born
