@@ -88,7 +88,11 @@ async def escalate(
     summary: str | None = None,
     priority: str | None = None,
 ) -> list[EventType]:
-    """Open a case for this conversation and pause the assistant until staff hand it back."""
+    """Open a case for this conversation and pause the assistant until staff hand it back.
+
+    A change waiting for a yes is dropped (staff have its values in the case): when staff hand
+    the conversation back, a "yes" must not make a change the member stopped answering about.
+    """
     body = case_request(tracker, reason=reason, intent=intent, summary=summary, priority=priority)
     try:
         case = await RecordsApi.as_service(channel=body["channel"]).post("/cases", body)
@@ -99,9 +103,13 @@ async def escalate(
             "with this conversation and it will reach them as soon as it's back. "
             "Nothing you've told me is lost."
         )
-        return [ConversationPaused()]
+        return [ConversationPaused(), SlotSet("pending_change", None)]
     dispatcher.utter_message(text=what_happens_next(case))
-    return [ConversationPaused(), SlotSet("last_reference", case.get("reference"))]
+    return [
+        ConversationPaused(),
+        SlotSet("pending_change", None),
+        SlotSet("last_reference", case.get("reference")),
+    ]
 
 
 async def hand_over_if_form_gave_up(

@@ -22,7 +22,7 @@ class Goal:
     # Personal data is involved: run the identity check first.
     needs_identity: bool = True
     # When `action` reads the values back and asks "shall I go ahead?", the action that runs
-    # on "yes" (on "no" nothing is changed).
+    # on a plain "yes"; every other answer goes to ANSWER_PENDING_CHANGE (actions/confirming.py).
     on_affirm: str | None = None
 
 
@@ -70,6 +70,9 @@ GOALS: tuple[Goal, ...] = (
     Goal("ballot_info", None, "action_ballot_info", needs_identity=False),
     Goal("industrial_action_info", None, "action_industrial_action_info", needs_identity=False),
 )
+
+# Reads every answer to "shall I go ahead?" but a plain yes, while `pending_change` is set.
+ANSWER_PENDING_CHANGE = "action_answer_pending_change"
 
 GOALS_BY_INTENT = {goal.intent: goal for goal in GOALS}
 IDENTITY_GOALS = tuple(goal.intent for goal in GOALS if goal.needs_identity)

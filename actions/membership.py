@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions.api_client import RecordsApi
 from actions.base import MemberAction, MemberForm
 from actions.changes import apply_change
+from actions.confirming import DONE, ask_to_confirm, unless_confirmed
 from actions.conversation import channel_of, member_api, verified_number
 from actions.escalation import hand_over_if_form_gave_up
 from actions.formatting import money, when
@@ -144,15 +145,7 @@ class ConfirmCancel(MemberAction):
                     + "\n- ".join(offers)
                     + "\nYou can tell me about a change of circumstances instead."
                 )
-        dispatcher.utter_message(
-            text="Would you still like to resign your membership? Your Direct Debit would be "
-            "cancelled and your cover would end.",
-            buttons=[
-                {"title": "Yes, resign", "payload": "yes"},
-                {"title": "No, stay a member", "payload": "no"},
-            ],
-        )
-        return []
+        return ask_to_confirm(dispatcher, tracker, "cancel_membership")
 
 
 class SubmitCancel(MemberAction):
@@ -162,6 +155,8 @@ class SubmitCancel(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if answered := await unless_confirmed(dispatcher, tracker, "cancel_membership"):
+            return answered
         outcome = await apply_change(
             dispatcher,
             tracker,
@@ -170,7 +165,7 @@ class SubmitCancel(MemberAction):
             body={"reason": tracker.get_slot("cancel_reason")},
             done="your resignation",
         )
-        events: list[EventType] = [SlotSet("cancel_reason", None)]
+        events: list[EventType] = [SlotSet(name, None) for name in ("cancel_reason", *DONE)]
         if outcome:
             dispatcher.utter_message(
                 text=f"{outcome['message']} Your reference is {outcome['reference']}. "

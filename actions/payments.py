@@ -7,7 +7,6 @@ expiring link to the secure page the records API serves.
 from __future__ import annotations
 
 import re
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -19,33 +18,14 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.base import MemberAction, MemberForm
 from actions.changes import apply_change
+from actions.choices import PAYMENT_METHODS, chosen
 from actions.conversation import member_api, verified_number
 from actions.escalation import escalate, hand_over_if_form_gave_up
 from actions.formatting import money, when
 from bot.records import RecordsApiRefused
 
-CIRCUMSTANCES = {
-    "retire": "retirement",
-    "pension": "retirement",
-    "parental": "parental_leave",
-    "maternity": "parental_leave",
-    "paternity": "parental_leave",
-    "adoption": "parental_leave",
-    "unemploy": "unemployment",
-    "redundan": "unemployment",
-    "lost my job": "unemployment",
-    "career break": "career_break",
-    "sabbatical": "career_break",
-    "part time": "part_time",
-    "part-time": "part_time",
-    "reduced hours": "part_time",
-    "student": "student",
-    "study": "student",
-    "university": "student",
-}
 
-
-def _member_path(tracker: Tracker, suffix: str) -> str:
+def member_path(tracker: Tracker, suffix: str) -> str:
     return f"/members/{verified_number(tracker)}{suffix}"
 
 
@@ -56,7 +36,7 @@ class CheckSubscription(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        sub = await member_api(tracker).get(_member_path(tracker, "/subscription"))
+        sub = await member_api(tracker).get(member_path(tracker, "/subscription"))
         # The API's explanation already says what, how often, which category and since when.
         note = sub["collection_note"]
         lines = [sub["explanation"], f"It's {note}." if note else ""]
@@ -82,7 +62,7 @@ class PaymentFailed(MemberAction):
     ) -> list[EventType]:
         api = member_api(tracker)
         try:
-            failed = await api.get(_member_path(tracker, "/collections/last-failed"))
+            failed = await api.get(member_path(tracker, "/collections/last-failed"))
         except RecordsApiRefused as exc:
             if exc.status != 404:
                 raise
@@ -92,7 +72,7 @@ class PaymentFailed(MemberAction):
                 "and we'll look into it."
             )
             return []
-        arrears = await api.get(_member_path(tracker, "/arrears"))
+        arrears = await api.get(member_path(tracker, "/arrears"))
         dispatcher.utter_message(
             text=f"Your payment of {money(failed['amount'])} due on {when(failed['due_on'])} "
             f"wasn't collected. {failed['reason']}\n{failed['what_happens_next']}\n"
@@ -116,7 +96,7 @@ async def send_payment_link(
     dispatcher: CollectingDispatcher, tracker: Tracker, *, purpose: str
 ) -> list[EventType]:
     link = await member_api(tracker).post(
-        _member_path(tracker, "/payment-links"), {"purpose": purpose}
+        member_path(tracker, "/payment-links"), {"purpose": purpose}
     )
     what = (
         "set up your Direct Debit"
@@ -140,7 +120,7 @@ class MakePayment(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        arrears = await member_api(tracker).get(_member_path(tracker, "/arrears"))
+        arrears = await member_api(tracker).get(member_path(tracker, "/arrears"))
         if Decimal(str(arrears["amount"])) <= 0:
             dispatcher.utter_message(
                 text="You don't owe anything at the moment: your membership is fully paid up."
@@ -157,23 +137,8 @@ class ValidatePaymentMethodForm(MemberForm):
     async def validate_payment_method_choice(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "").lower()
-        if any(
-            w in text
-            for w in (
-                "payroll",
-                "check-off",
-                "check off",
-                "checkoff",
-                "wages",
-                "pay slip",
-                "salary",
-                "from my pay",
-            )
-        ):
-            return self.valid(payment_method_choice="payroll")
-        if any(w in text for w in ("direct debit", "dd", "bank", "debit")):
-            return self.valid(payment_method_choice="direct_debit")
+        if choice := chosen(str(value or ""), PAYMENT_METHODS):
+            return self.valid(payment_method_choice=choice)
         return self.invalid(
             dispatcher,
             tracker,
@@ -200,7 +165,7 @@ class SubmitPaymentMethod(MemberAction):
                 dispatcher,
                 tracker,
                 method="POST",
-                path=_member_path(tracker, "/payment-method"),
+                path=member_path(tracker, "/payment-method"),
                 body={"method": "payroll"},
                 done="your request to pay from your salary",
             )
@@ -212,90 +177,13 @@ class SubmitPaymentMethod(MemberAction):
         return events + await send_payment_link(dispatcher, tracker, purpose="set_up_mandate")
 
 
-class ValidateCircumstancesForm(MemberForm):
-    def name(self) -> str:
-        return "validate_circumstances_form"
-
-    async def validate_circumstance(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        text = str(value or "").lower()
-        for word, circumstance in CIRCUMSTANCES.items():
-            if word in text:
-                return self.valid(circumstance=circumstance)
-        return self.invalid(
-            dispatcher,
-            tracker,
-            "circumstance",
-            "Is it retirement, parental leave, unemployment, a career break, "
-            "going part time, or becoming a student?",
-        )
-
-    async def validate_circumstance_date(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        text = str(value or "").lower()
-        on = (
-            date.today()
-            if any(w in text for w in ("today", "now", "already"))
-            else parsing.parse_date(text)
-        )
-        if not on:
-            return self.invalid(
-                dispatcher,
-                tracker,
-                "circumstance_date",
-                "I couldn't read that as a date. Try it like 01/03/2027.",
-            )
-        return self.valid(circumstance_date=on.isoformat())
-
-
-class SubmitCircumstances(MemberAction):
-    def name(self) -> str:
-        return "action_submit_circumstances"
-
-    async def act(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        events: list[EventType] = [
-            SlotSet("circumstance", None),
-            SlotSet("circumstance_date", None),
-        ]
-        if handed_over := await hand_over_if_form_gave_up(
-            dispatcher, tracker, reason="change of circumstances not completed", clearing=events
-        ):
-            return handed_over
-        outcome = await apply_change(
-            dispatcher,
-            tracker,
-            method="POST",
-            path=_member_path(tracker, "/circumstances"),
-            body={
-                "circumstance": tracker.get_slot("circumstance"),
-                "effective_from": tracker.get_slot("circumstance_date"),
-            },
-            done="your change of circumstances",
-        )
-        if outcome:
-            text = (
-                f"{outcome['message']} From {when(outcome['effective_from'])} you'll be a "
-                f"{outcome['new_category_label']} member paying {money(outcome['new_amount'])} "
-                f"{outcome['frequency']}. Your reference is {outcome['reference']}."
-            )
-            if outcome.get("refund_note"):
-                text += f"\n{outcome['refund_note']}"
-            dispatcher.utter_message(text=text)
-            events.append(SlotSet("last_reference", outcome["reference"]))
-        return events
-
-
 # "the last one", "my latest payment", "this month's": members name a payment by when it was.
 LATEST_PAYMENT = re.compile(r"\b(last|latest|most recent|this month'?s?|recent)\b", re.I)
 
 
 async def _latest_collected(tracker: Tracker) -> dict[str, Any] | None:
     """The member's most recent collected payment, if any."""
-    history = await member_api(tracker).get(_member_path(tracker, "/collections"))
+    history = await member_api(tracker).get(member_path(tracker, "/collections"))
     collected = [c for c in history["collections"] if c["status"] == "collected"]
     return max(collected, key=lambda c: c["due_on"], default=None)
 
@@ -363,7 +251,7 @@ class SubmitRefund(MemberAction):
             dispatcher,
             tracker,
             method="POST",
-            path=_member_path(tracker, "/refund-requests"),
+            path=member_path(tracker, "/refund-requests"),
             body=body,
             done="your refund request",
         )
@@ -409,7 +297,7 @@ class ExplainCharge(MemberAction):
         text = str(tracker.get_slot("charge_details") or "")
         on, paid = parsing.parse_date(text), parsing.amount(text)
         found = await member_api(tracker).get(
-            _member_path(tracker, "/collections/match"),
+            member_path(tracker, "/collections/match"),
             amount=str(paid) if paid else None,
             on=on.isoformat() if on else None,
         )

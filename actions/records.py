@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.base import MemberAction, MemberForm
 from actions.changes import apply_change
+from actions.confirming import DONE, ask_to_confirm, unless_confirmed
 from actions.conversation import member_api, verified_number
 from actions.escalation import hand_over_if_form_gave_up
 from actions.opening import opening_message
@@ -100,17 +101,7 @@ class ConfirmAddress(MemberAction):
             dispatcher, tracker, reason="address change not completed"
         ):
             return handed_over
-        line1, town, code = (tracker.get_slot(s) for s in ADDRESS_SLOTS)
-        dispatcher.utter_message(
-            text=(
-                f"Your new address would be:\n{line1}\n{town}\n{code}\nShall I update your record?"
-            ),
-            buttons=[
-                {"title": "Yes, update it", "payload": "yes"},
-                {"title": "No", "payload": "no"},
-            ],
-        )
-        return []
+        return ask_to_confirm(dispatcher, tracker, "change_address")
 
 
 class SubmitAddress(MemberAction):
@@ -120,6 +111,8 @@ class SubmitAddress(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if answered := await unless_confirmed(dispatcher, tracker, "change_address"):
+            return answered
         line1, town, code = (tracker.get_slot(s) for s in ADDRESS_SLOTS)
         outcome = await apply_change(
             dispatcher,
@@ -134,8 +127,8 @@ class SubmitAddress(MemberAction):
                 text=f"Done: your address is now {line1}, {town}, {code}. "
                 f"Your reference is {outcome['reference']}."
             )
-            return [*_clear(*ADDRESS_SLOTS), SlotSet("last_reference", outcome["reference"])]
-        return list(_clear(*ADDRESS_SLOTS))
+            return [*_clear(*ADDRESS_SLOTS, *DONE), SlotSet("last_reference", outcome["reference"])]
+        return list(_clear(*ADDRESS_SLOTS, *DONE))
 
 
 # --- email or phone ------------------------------------------------------------------------
@@ -184,12 +177,7 @@ class ConfirmContact(MemberAction):
             dispatcher, tracker, reason="contact change not completed"
         ):
             return handed_over
-        kind = "email address" if tracker.get_slot("new_email") else "phone number"
-        dispatcher.utter_message(
-            text=f"Your new {kind} would be {tracker.get_slot('new_contact')}. Shall I update it?",
-            buttons=[{"title": "Yes", "payload": "yes"}, {"title": "No", "payload": "no"}],
-        )
-        return []
+        return ask_to_confirm(dispatcher, tracker, "change_contact_details")
 
 
 class SubmitContact(MemberAction):
@@ -199,6 +187,8 @@ class SubmitContact(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if answered := await unless_confirmed(dispatcher, tracker, "change_contact_details"):
+            return answered
         body = {
             k: v
             for k, v in (
@@ -221,10 +211,10 @@ class SubmitContact(MemberAction):
                 text=f"Done: I've updated your {what}. Your reference is {outcome['reference']}."
             )
             return [
-                *_clear("new_contact", "new_email", "new_phone"),
+                *_clear("new_contact", "new_email", "new_phone", *DONE),
                 SlotSet("last_reference", outcome["reference"]),
             ]
-        return list(_clear("new_contact", "new_email", "new_phone"))
+        return list(_clear("new_contact", "new_email", "new_phone", *DONE))
 
 
 # --- employment ----------------------------------------------------------------------------
@@ -322,20 +312,7 @@ class ConfirmEmployment(MemberAction):
             dispatcher, tracker, reason="employment change not completed"
         ):
             return handed_over
-        employer, workplace, title, grade = (tracker.get_slot(s) for s in EMPLOYMENT_SLOTS)
-        extra = "".join(
-            f"\n{label}: {v}"
-            for label, v in (("Job title", title), ("Grade", grade))
-            if v and v != "-"
-        )
-        dispatcher.utter_message(
-            text=(
-                f"So you now work for {employer} at {workplace}.{extra}\n"
-                "Shall I update your record?"
-            ),
-            buttons=[{"title": "Yes", "payload": "yes"}, {"title": "No", "payload": "no"}],
-        )
-        return []
+        return ask_to_confirm(dispatcher, tracker, "change_employment")
 
 
 class SubmitEmployment(MemberAction):
@@ -345,6 +322,8 @@ class SubmitEmployment(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if answered := await unless_confirmed(dispatcher, tracker, "change_employment"):
+            return answered
         employer, workplace, title, grade = (tracker.get_slot(s) for s in EMPLOYMENT_SLOTS)
         body: dict[str, Any] = {"employer": employer, "workplace": workplace}
         if title and title != "-":
@@ -365,5 +344,8 @@ class SubmitEmployment(MemberAction):
             dispatcher.utter_message(
                 text=f"{outcome['message']} Your reference is {outcome['reference']}."
             )
-            return [*_clear(*EMPLOYMENT_SLOTS), SlotSet("last_reference", outcome["reference"])]
-        return list(_clear(*EMPLOYMENT_SLOTS))
+            return [
+                *_clear(*EMPLOYMENT_SLOTS, *DONE),
+                SlotSet("last_reference", outcome["reference"]),
+            ]
+        return list(_clear(*EMPLOYMENT_SLOTS, *DONE))
