@@ -105,7 +105,7 @@ class ValidateDataProtectionForm(MemberForm):
         for kind, words in DP_KINDS:
             if any(word in text for word in words):
                 return self.valid(dp_request_kind=kind)
-        if "other" in text or "share" in text or "question" in text:
+        if any(word in text for word in ("other", "share", "question", "something else")):
             return self.valid(dp_request_kind="other")
         return self.invalid(
             dispatcher,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date
 
 import pytest
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from actions.answers import Reading, is_stop, read_answer
 from actions.choices import CIRCUMSTANCES, PAYMENT_METHODS, chosen, starting_date
 from actions.questions import QUESTIONS
+from tests.bot.trackers import domain, tracker
 
 RESIGNING = re.compile(r"\b(cancel\w*|resign\w*|leave|quit)\b", re.I)
 
@@ -116,3 +119,19 @@ def test_start_dates_said_without_a_year_are_the_next_to_come() -> None:
     assert starting_date("1 december", today=today) == date(2027, 12, 1)
     assert starting_date("today", today=today) == today
     assert starting_date("01/03/2027", today=today) == date(2027, 3, 1)
+
+
+def test_every_button_label_of_every_form_question_can_be_typed() -> None:
+    """Telegram and email members type the labels: each is taken as the answer it shows."""
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    validators = executor.actions
+    refused = []
+    for (form, slot), (_, buttons) in QUESTIONS.items():
+        validate = getattr(validators[f"validate_{form}"].__self__, f"validate_{slot}")
+        for button in buttons:
+            state = tracker(text=button["title"], active_loop=form)
+            answer = asyncio.run(validate(button["title"], CollectingDispatcher(), state, domain()))
+            if answer.get(slot) is None:
+                refused.append(f"{form}.{slot}: {button['title']!r}")
+    assert refused == []
