@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 import re
 from collections.abc import Callable
 
 import pytest
 
-from bot import safety as redaction
 from bot.safety import (
     CARD_MASK,
     CARD_NUMBER_NOTICE,
@@ -218,13 +218,12 @@ def test_card_numbers_are_masked_and_other_numbers_are_not(typed: str, expected:
     assert mask_card_numbers(typed)[0] == expected
 
 
-def test_the_actions_mask_with_the_same_rules() -> None:
-    assert redaction.mask_card_numbers is mask_card_numbers
-    assert redaction.luhn_valid is luhn_valid
-    assert redaction.mask_card_numbers("pay 4111 1111 1111 1111 now") == (
-        f"pay {CARD_MASK} now",
-        True,
-    )
+@pytest.mark.parametrize("module", ["actions.casework", "actions.conversation", "actions.feedback"])
+def test_the_actions_mask_with_the_channels_rules(module: str) -> None:
+    # One set of rules: an action that kept a masking function of its own would drift from
+    # what the channels mask at the door.
+    assert importlib.import_module(module).mask_card_numbers is mask_card_numbers
+    assert mask_card_numbers("pay 4111 1111 1111 1111 now") == (f"pay {CARD_MASK} now", True)
 
 
 def test_a_message_with_a_card_number_tells_the_member_about_the_secure_payment_link() -> None:
