@@ -18,7 +18,13 @@ from typing import Any
 
 import httpx
 
-from bot.records import RecordsApiRefused, RecordsApiUnavailable, read_answer, service_headers
+from bot.records import (
+    IDEMPOTENCY_HEADER,
+    RecordsApiRefused,
+    RecordsApiUnavailable,
+    read_answer,
+    service_headers,
+)
 from bot.settings import get_settings
 
 # One pooled client per event loop: an httpx client must not outlive the loop it was made on.
@@ -75,12 +81,24 @@ class RecordsApi:
         return cls(token=member_token, channel=channel)
 
     async def request(
-        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Any:
-        """One call; returns the decoded JSON body or raises a named error."""
+        """One call; returns the decoded JSON body or raises a named error.
+
+        A change sent with `idempotency_key` is made once however often it is sent.
+        """
+        headers = self._headers
+        if idempotency_key:
+            headers = {**headers, IDEMPOTENCY_HEADER: idempotency_key}
         try:
             response = await _http().request(
-                method, f"/api/v1{path}", json=json, params=params, headers=self._headers
+                method, f"/api/v1{path}", json=json, params=params, headers=headers
             )
         except httpx.HTTPError as exc:
             # Covers timeouts, refused connections and protocol errors, not only timeouts.

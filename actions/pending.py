@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from actions.api_client import RecordsApi
-from bot.records import RecordsApiRefused, RecordsApiUnavailable
+from bot.records import RecordsApiRefused, RecordsApiUnavailable, already_received
 from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -38,24 +38,35 @@ def _connect() -> sqlite3.Connection:
         "CREATE TABLE IF NOT EXISTS pending_requests ("
         " id INTEGER PRIMARY KEY, created REAL NOT NULL, method TEXT NOT NULL,"
         " path TEXT NOT NULL, body TEXT NOT NULL, channel TEXT NOT NULL,"
-        " attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT, member_token TEXT)"
+        " attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT, member_token TEXT,"
+        " idempotency_key TEXT)"
     )
-    # A store kept before member tokens were: its rows without one go to staff.
+    # A store kept by an older version: rows without a token go to staff; rows without a key
+    # are replayed as they always were.
     columns = {row[1] for row in conn.execute("PRAGMA table_info(pending_requests)")}
-    if "member_token" not in columns:
-        conn.execute("ALTER TABLE pending_requests ADD COLUMN member_token TEXT")
+    for column in ("member_token", "idempotency_key"):
+        if column not in columns:
+            conn.execute(f"ALTER TABLE pending_requests ADD COLUMN {column} TEXT")
     return conn
 
 
 def keep(
-    *, method: str, path: str, body: dict[str, Any], channel: str, member_token: str | None = None
+    *,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    channel: str,
+    member_token: str | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
-    """Store a request for replay (a member's with their token); returns its local id."""
+    """Store a request for replay (a member's with their token and key); returns its local id."""
     with _connect() as conn:
         cursor = conn.execute(
-            "INSERT INTO pending_requests (created, method, path, body, channel, member_token)"
-            " VALUES (?,?,?,?,?,?)",
-            (time.time(), method, path, json.dumps(body), channel, member_token),
+            "INSERT INTO pending_requests"
+            " (created, method, path, body, channel, member_token, idempotency_key)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (time.time(), method, path, json.dumps(body), channel, member_token,
+             idempotency_key),
         )
         ensure_replaying()
         return int(cursor.lastrowid or 0)
@@ -65,10 +76,12 @@ def waiting() -> list[dict[str, Any]]:
     """Requests not yet replayed, oldest first."""
     with _connect() as conn:
         rows = conn.execute(
-            "SELECT id, method, path, body, channel, attempts, member_token"
+            "SELECT id, method, path, body, channel, attempts, member_token, idempotency_key"
             " FROM pending_requests WHERE outcome IS NULL ORDER BY id"
         ).fetchall()
-    columns = ("id", "method", "path", "body", "channel", "attempts", "member_token")
+    columns = (
+        "id", "method", "path", "body", "channel", "attempts", "member_token", "idempotency_key"
+    )
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
@@ -105,9 +118,12 @@ async def _replay(item: dict[str, Any]) -> str:
         return "done"
     try:
         member = RecordsApi.as_member(item["member_token"], channel=item["channel"])
-        await member.request(method, path, json=body)
+        await member.request(method, path, json=body, idempotency_key=item["idempotency_key"])
         return "done"
     except RecordsApiRefused as exc:
+        if already_received(exc):
+            # The attempt that timed out had reached the API after all.
+            return "done (already received)"
         if exc.status != 401:
             raise
     case = await RecordsApi.as_service(channel=item["channel"]).post(

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException
+from anyio import to_thread
+from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from api.config import Settings, get_settings
 from api.database import get_db
+from api.idempotency.claims import (
+    CHANGING_METHODS,
+    KEY_HEADER,
+    STATE_NAME,
+    checked_key,
+    claim,
+    scope_of,
+)
 from api.security import Caller, InvalidToken, caller_from_bearer
 
 # The dependencies below that only look at the request are `async def`: FastAPI runs a plain
@@ -21,8 +30,41 @@ async def app_settings() -> Settings:
     return get_settings()
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+async def request_session(
+    request: Request, session: Annotated[Session, Depends(get_db)], settings: SettingsDep
+) -> Session:
+    """The request's session; a change sent with an Idempotency-Key claims the key in it.
+
+    Claimed here, in the session the route commits, so the key and the change are committed
+    together or not at all (api.idempotency). A repeat never reaches the route: it is answered
+    with the first answer, or told the first is still being dealt with. Only a caller whose
+    token verifies gets that far: for anyone else the route's own check answers 401.
+    """
+    key = request.headers.get(KEY_HEADER)
+    if key is None or request.method not in CHANGING_METHODS:
+        return session
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return session
+    try:
+        caller = caller_from_bearer(token.strip(), settings=settings)
+    except InvalidToken:
+        return session
+    scope = scope_of(actor=caller.actor, method=request.method, path=request.url.path)
+    body = await request.body()
+    checked = checked_key(key)
+    claimed = await to_thread.run_sync(
+        lambda: claim(db_session=session, scope=scope, key=checked, body=body)
+    )
+    setattr(request.state, STATE_NAME, claimed)
+    return session
+
+
+SessionDep = Annotated[Session, Depends(request_session)]
 
 CHANNELS = ("webchat", "telegram", "email", "rest", "console", "api", "import")
 

@@ -6,11 +6,14 @@ import logging
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.config import get_settings
 from api.errors import DomainError
+from api.idempotency.claims import IN_PROGRESS, StoredAnswer
+from api.idempotency.middleware import FirstAnswerMiddleware
 
 log = logging.getLogger("memberdesk.api")
 
@@ -74,6 +77,23 @@ def create_app() -> FastAPI:
             status_code=409,
         )
 
+    @app.exception_handler(StoredAnswer)
+    async def repeated_request(_request: Request, answer: StoredAnswer) -> Response:
+        return Response(
+            answer.body,
+            status_code=answer.status_code,
+            media_type=answer.media_type,
+            headers={"Idempotent-Replayed": "true"},
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Two copies of one keyed request at once: the second loses the race for the key, and
+        # its change was rolled back with its claim.
+        if "idempotent_requests" in str(exc.orig):
+            return JSONResponse({"detail": IN_PROGRESS}, status_code=409)
+        return await unexpected(request, exc)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # Name the field, without echoing the submitted value back.
@@ -95,4 +115,6 @@ def create_app() -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "Something went wrong on our side."}, status_code=500)
 
+    # Outermost, so it sees the answer every other layer produced.
+    app.add_middleware(FirstAnswerMiddleware)
     return app

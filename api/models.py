@@ -7,6 +7,7 @@ from api.changes.models import ChangeRequest
 from api.conversations.models import Conversation
 from api.database import Base
 from api.employers.models import Employer, Workplace
+from api.idempotency.models import IdempotentRequest
 from api.identity.models import IdentityAttempt, Lockout, OneTimeCode
 from api.mail.models import EmailThreadId, InboundEmail
 from api.members.models import EmploymentPeriod, Member, StatusPeriod
@@ -18,7 +19,7 @@ from api.subscriptions.models import CategoryInfo, SubscriptionRate
 __all__ = [
     "AuditEvent", "Ballot", "Base", "Case", "CaseMessage", "CategoryInfo", "ChangeRequest",
     "Collection", "Conversation", "EmailThreadId", "Employer", "EmploymentPeriod",
-    "IdentityAttempt", "InboundEmail", "Lockout",
+    "IdempotentRequest", "IdentityAttempt", "InboundEmail", "Lockout",
     "Mandate", "Member", "OneTimeCode", "OutboundEmail", "PaymentLink", "RefundRequest",
     "ReplacementPaperRequest", "SatisfactionRating", "StaffSession", "StaffUser", "StatusPeriod",
     "SubscriptionRate", "Team", "Workplace", "ballot_employers",

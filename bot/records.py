@@ -15,6 +15,7 @@ Nothing here opens a connection: the transports do, when their process first nee
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,23 @@ class RecordsApiRefused(RecordsApiError):
 
     def __str__(self) -> str:
         return f"HTTP {self.status}: {self.detail}"
+
+
+# A change sent with this header is made once however often it is sent (the API keeps the
+# first answer for a repeat); its answer to a repeat whose first is still unknown starts so.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ALREADY_RECEIVED = "This request was already received"
+
+
+def idempotency_key(*parts: object) -> str:
+    """A key that is the same for the same change asked for at the same point of a conversation."""
+    text = json.dumps([str(part) for part in parts], ensure_ascii=False)
+    return "md-" + hashlib.sha256(text.encode()).hexdigest()[:48]
+
+
+def already_received(error: RecordsApiRefused) -> bool:
+    """The API has this change already (an earlier copy got through), answer not yet known."""
+    return error.status == 409 and error.detail.startswith(ALREADY_RECEIVED)
 
 
 def service_headers(token: str, channel: str) -> dict[str, str]:

@@ -33,7 +33,7 @@ API = ROOT / "api"
 
 SHARED = frozenset({
     "config", "errors", "timekeeping", "money", "references", "validation", "security",
-    "database", "deps", "migrate",
+    "database", "deps", "migrate", "idempotency",
 })
 DOMAINS = frozenset({
     "employers", "members", "audit", "outbox", "staff", "identity", "ballots", "payments",
