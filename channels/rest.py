@@ -36,7 +36,7 @@ from sanic.response import HTTPResponse, ResponseStream
 
 from bot.safety import check_message
 from bot.settings import read_settings
-from channels import rasa_speedups
+from channels import outages, rasa_speedups
 from channels.handoff.gate import Gate, LiveHandoff, passed_on_notice
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class CheckedRestInput(RestInput):
         # Rasa builds a channel's blueprint once, as it starts serving: Rasa's own hot paths
         # are fixed before the first message.
         rasa_speedups.install()
+        outages.install()
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         handoff = LiveHandoff(read_settings(), CHANNEL_NAME)
 
@@ -108,9 +109,11 @@ class CheckedRestInput(RestInput):
                 ))
             except CancelledError:
                 logger.error("rest: the assistant timed out on a message")
-            except Exception:
+                await collector.send_text_message(sender_id, outages.sorry())
+            except (Exception, outages.AssistantUnavailable) as error:
                 # The text is not logged: it is the member's, even once masked.
                 logger.exception("rest: the assistant failed on a message")
+                await collector.send_text_message(sender_id, outages.sorry(error))
             return response.json(collector.messages)
 
         return webhook

@@ -55,17 +55,19 @@ def clear_redis_prefix(prefix: str) -> None:
 
 
 def production_endpoints(folder: Path, *, actions_url: str, tracker_db: str,
-                         lock_prefix: str) -> Path:
-    """bot/endpoints.production.yml with its variables filled for this machine."""
+                         lock_prefix: str, postgres_port: int | None = None,
+                         redis_port: int | None = None) -> Path:
+    """bot/endpoints.production.yml with its variables filled for this machine (the ports
+    may be a fault relay's, harness/faults.py)."""
     values = {
         "MEMBERDESK_ACTIONS_URL": actions_url,
         "MEMBERDESK_TRACKER_DB_HOST": POSTGRES["host"],
-        "MEMBERDESK_TRACKER_DB_PORT": str(POSTGRES["port"]),
+        "MEMBERDESK_TRACKER_DB_PORT": str(postgres_port or POSTGRES["port"]),
         "MEMBERDESK_TRACKER_DB_NAME": tracker_db,
         "MEMBERDESK_TRACKER_DB_USER": POSTGRES["user"],
         "MEMBERDESK_TRACKER_DB_PASSWORD": "",
         "MEMBERDESK_REDIS_HOST": REDIS["host"],
-        "MEMBERDESK_REDIS_PORT": str(REDIS["port"]),
+        "MEMBERDESK_REDIS_PORT": str(redis_port or REDIS["port"]),
     }
     text = PRODUCTION_ENDPOINTS.read_text()
     for variable, value in values.items():

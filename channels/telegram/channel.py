@@ -49,7 +49,7 @@ from bot.safety import (
     clean_text,
 )
 from bot.settings import BotSettings, read_settings
-from channels import rasa_speedups
+from channels import outages, rasa_speedups
 from channels.handoff.gate import (
     LiveHandoff,
     SendStaffMessage,
@@ -83,7 +83,6 @@ NON_TEXT_REPLY = (
 EDITED_REPLY = "I can't act on edited messages. Please send it again as a new message."
 PRIVATE_ONLY_REPLY = "I can only help in a private chat. Please message me directly."
 EXPIRED_BUTTON_REPLY = "That button has expired. Please type your answer instead."
-SORRY_REPLY = "Sorry, something went wrong on our side. Please try again in a few minutes."
 LINK_TIP = (
     "Tip: send /link to link this Telegram account to your membership with a code we email "
     "you, so you don't have to answer security questions every time."
@@ -159,6 +158,7 @@ class TelegramChannel(InputChannel):
         # Rasa builds a channel's blueprint once, as it starts serving: Rasa's own hot paths
         # are fixed before the first message.
         rasa_speedups.install()
+        outages.install()
         telegram_webhook = Blueprint("telegram_webhook")
 
         @telegram_webhook.route("/", methods=["GET"])
@@ -227,11 +227,13 @@ class TelegramChannel(InputChannel):
         to_assistant = partial(self._through_handoff, on_new_message, request.app.ctx.agent)
         try:
             await self.handle(update, to_assistant)
-        except Exception:
+        except (Exception, outages.AssistantUnavailable) as error:
             log.exception("telegram update %s failed", update_id)
             chat = update.effective_chat
             if chat is not None and chat.type == ChatType.PRIVATE:
-                await self.get_output_channel().send_text_message(str(chat.id), SORRY_REPLY)
+                await self.get_output_channel().send_text_message(
+                    str(chat.id), outages.sorry(error)
+                )
         return response.json({"status": "ok"})
 
     async def _through_handoff(

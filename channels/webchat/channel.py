@@ -26,7 +26,7 @@ from bot.safety import (
     clean_text,
 )
 from bot.settings import BotSettings, read_settings
-from channels import rasa_speedups
+from channels import outages, rasa_speedups
 from channels.handoff.gate import LiveHandoff, SendStaffMessage, StaffMessage, passed_on_notice
 from channels.webchat.auth import (
     WebchatSession,
@@ -56,7 +56,6 @@ MAX_FRAME_BYTES = 100_000
 GREETING = "/greet"
 
 EXPIRED_CHOICE_NOTICE = "That choice has expired. Please type your answer instead."
-SORRY_NOTICE = "Sorry, something went wrong on our side. Please try again in a few minutes."
 SIGN_IN_REFUSED_NOTICE = (
     "I couldn't confirm that you're signed in, so I'll ask you some security questions if "
     "you want to discuss your membership."
@@ -347,9 +346,9 @@ class WebchatInput(InputChannel):
                     metadata=metadata or None,
                 )
             )
-        except Exception:
+        except (Exception, outages.AssistantUnavailable) as error:
             log.exception("webchat message failed")
-            await self._notice(sid, SORRY_NOTICE)
+            await self._notice(sid, outages.sorry(error))
         finally:
             await sio.emit("typing", {"active": False}, room=session.conversation_id)
 
@@ -394,6 +393,7 @@ class WebchatInput(InputChannel):
         # Rasa builds a channel's blueprint once, as it starts serving: Rasa's own hot paths
         # are fixed before the first message.
         rasa_speedups.install()
+        outages.install()
         self.sio = self._socket_server()
         self._handler = on_new_message
         webchat = SocketBlueprint(self.sio, SOCKETIO_PATH, "webchat_webhook")
