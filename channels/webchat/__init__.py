@@ -27,10 +27,14 @@ Events, server to browser (all text is plain text: the widget renders it with te
   channel's own messages, `{"staff": {"from", "text", "note"}}` for a staff message (`note`
   when it reads as a line about the conversation, "Alex Agent from the Records team has
   joined the conversation."), or `{"staff_joined": "Alex from the records team"}`;
-- `typing` `{"active": bool}`.
+- `typing` `{"active": bool}`;
+- `acknowledged` `{"id", "repeat"}`: the message with that id has been handled (`repeat`: it
+  had been already, and this copy was dropped).
 
 Browser to server: `start` (the widget was opened: greets a conversation that has not
-begun), `user_uttered` `{"id", "text"}` or `{"id", "choice": payload}`.
+begun), `user_uttered` `{"id", "text"}` or `{"id", "choice": payload}`. The widget keeps each
+message until it is acknowledged and sends it again, same id, after reconnecting; the server
+handles each id once (channels.webchat.delivery): at least once, effectively once.
 
 Live hand-off (channels.handoff), as on Telegram: while a person has the conversation, a
 member's messages go to the case in the staff console instead of the assistant, and the

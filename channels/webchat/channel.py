@@ -36,6 +36,7 @@ from channels.webchat.auth import (
     session_token,
     webchat_settings,
 )
+from channels.webchat.delivery import Delivery, ledger_for
 from channels.webchat.messages import (
     CHANNEL_NAME,
     WebchatOutput,
@@ -113,6 +114,9 @@ class WebchatInput(InputChannel):
         self._app: Sanic | None = None
         self._handler: OnNewMessage | None = None
         self.handoff = LiveHandoff(channel, CHANNEL_NAME)
+        # Which message ids have been handled: the widget sends again what it has no
+        # acknowledgement for, and a repeat is dropped here (channels.webchat.delivery).
+        self.ledger = ledger_for(settings.redis_url)
         # Builds the character tables at start-up rather than on a visitor's first message.
         clean_text("")
 
@@ -250,13 +254,43 @@ class WebchatInput(InputChannel):
             await self._pass_on(sid, tab, GREETING, member_turn=False)
 
     async def user_uttered(self, sid: str, data: Any) -> None:
-        """One message typed, or one button pressed, in the widget."""
+        """One message typed, or one button pressed, in the widget: handled once, acknowledged.
+
+        The widget sends a message again until it is acknowledged (channels.webchat.delivery):
+        a repeat of one already handled is only acknowledged again, and a repeat of one being
+        handled now is dropped (its acknowledgement follows).
+        """
         tab = await self._tab(sid)
         if tab is None or not isinstance(data, dict):
             return
+        message_id = str(data.get("id") or "")[:64]
+        conversation = tab.session.conversation_id
+        if not message_id:
+            await self._take(sid, tab, data, message_id)
+            return
+        delivery = await self.ledger.claim(conversation, message_id)
+        if delivery is Delivery.done:
+            await self._acknowledge(conversation, message_id, True)
+        if delivery is not Delivery.new:
+            return
+        try:
+            await self._take(sid, tab, data, message_id)
+        except BaseException:
+            # Not handled: the widget's next copy must be taken, not dropped as a repeat.
+            await self.ledger.release(conversation, message_id)
+            raise
+        await self.ledger.handled(conversation, message_id)
+        await self._acknowledge(conversation, message_id)
+
+    async def _acknowledge(self, conversation: str, message_id: str, repeat: bool = False) -> None:
+        # To every tab on the conversation: only the one that sent it holds the id.
+        await self._sio().emit("acknowledged", {"id": message_id, "repeat": repeat},
+                               room=conversation)
+
+    async def _take(self, sid: str, tab: _Tab, data: dict[str, Any], message_id: str) -> None:
+        """The message itself: throttled, checked, then passed on (or refused with a notice)."""
         if not await self._admitted(sid, tab):
             return
-        message_id = str(data.get("id") or "")[:64]
         choice = data.get("choice")
         if isinstance(choice, str):
             offered = offered_buttons(await self._events(tab.session.conversation_id))

@@ -108,6 +108,10 @@
   var counter = 0;
   var tabId = Math.random().toString(36).slice(2, 10);
   var pending = {};
+  // Sent but not yet acknowledged as handled: sent again on reconnecting (at least once; the
+  // server drops repeats, channels/webchat/delivery.py).
+  var outbox = {};
+  var RESEND_AFTER_MS = 60000;
   var joined = false;
   var started = false;
   var typingTimer = null;
@@ -197,19 +201,47 @@
     });
   }
 
+  function deliver(id) {
+    var entry = outbox[id];
+    if (!entry || !socket.connected) return;
+    entry.sentAt = Date.now();
+    socket.emit("user_uttered", entry.data);
+  }
+
+  function post(data, shown) {
+    outbox[data.id] = { data: data, shown: shown, bubble: addMessage({ from: "member", text: shown }) };
+    pending[data.id] = outbox[data.id].bubble;
+    deliver(data.id);
+  }
+
+  function resendUnacknowledged(olderThanMs) {
+    Object.keys(outbox).forEach(function (id) {
+      var entry = outbox[id];
+      if (!entry.bubble.isConnected) {
+        // The history was drawn again on reconnecting: show it where it belongs, last.
+        entry.bubble = addMessage({ from: "member", text: entry.shown });
+        pending[id] = entry.bubble;
+      }
+      if (Date.now() - (entry.sentAt || 0) >= olderThanMs) deliver(id);
+    });
+  }
+
+  function removeBubble(bubble) {
+    bubble.remove();
+    transcript = transcript.filter(function (entry) {
+      return entry !== bubble.mdEntry;
+    });
+  }
+
   function say(text) {
-    var id = tabId + "-" + ++counter;
     disableChoices();
-    pending[id] = addMessage({ from: "member", text: text });
-    socket.emit("user_uttered", { id: id, text: text });
+    post({ id: tabId + "-" + ++counter, text: text }, text);
   }
 
   function choose(choice, button) {
     disableChoices();
     button.classList.add("md-chosen");
-    var id = tabId + "-" + ++counter;
-    pending[id] = addMessage({ from: "member", text: choice.title });
-    socket.emit("user_uttered", { id: id, choice: choice.payload });
+    post({ id: tabId + "-" + ++counter, choice: choice.payload }, choice.title);
     input.focus();
   }
 
@@ -332,8 +364,19 @@
   socket.on("history", function (body) {
     renderHistory((body && body.messages) || []);
     joined = true;
+    resendUnacknowledged(0);
     startIfOpen();
   });
+  socket.on("acknowledged", function (body) {
+    var entry = body && outbox[body.id];
+    if (!entry) return;
+    delete outbox[body.id];
+    // Handled before the connection dropped: the history drawn since already shows it.
+    if (body.repeat && entry.bubble.isConnected) removeBubble(entry.bubble);
+  });
+  setInterval(function () {
+    if (socket.connected && joined) resendUnacknowledged(RESEND_AFTER_MS);
+  }, RESEND_AFTER_MS / 2);
   socket.on("received", function (body) {
     if (!body) return;
     var bubble = pending[body.id];
@@ -344,10 +387,7 @@
     }
     delete pending[body.id];
     if (!body.text) {
-      bubble.remove();
-      transcript = transcript.filter(function (entry) {
-        return entry !== bubble.mdEntry;
-      });
+      removeBubble(bubble);
       return;
     }
     // What the assistant saw: card numbers masked, control characters gone.

@@ -19,7 +19,7 @@ import socketio
 from channels.webchat.channel import SOCKETIO_PATH
 from tests.bot.servers import WEBCHAT_ORIGIN
 
-EVENTS = ("session", "history", "received", "bot_uttered", "typing")
+EVENTS = ("session", "history", "received", "bot_uttered", "typing", "acknowledged")
 _message_ids = itertools.count(1)
 
 
