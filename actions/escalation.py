@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -23,6 +23,7 @@ from actions.conversation import (
     verified_number,
 )
 from actions.goals import GOALS
+from actions.register_names import last_offer, new_name_notice, read_offer_answer
 from bot.records import RecordsApiUnavailable
 
 FALLBACKS_BEFORE_ESCALATION = 2
@@ -177,6 +178,22 @@ class HandleFallback(MemberAction):
         return []
 
 
+def _kept_as_new(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """ "No" to "Did you mean ...?" keeps the member's own employer or workplace name: it
+    answers the offer (actions.register_names), it does not stop the change."""
+    asked = tracker.get_slot("requested_slot")
+    offer = last_offer(tracker)
+    if asked not in ("new_employer", "new_workplace") or offer is None:
+        return []
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    text = str(tracker.latest_message.get("text") or "")
+    answer = read_offer_answer(text, intent, offer)
+    if not answer.new_name:
+        return []
+    dispatcher.utter_message(text=new_name_notice(answer.new_name))
+    return [SlotSet(asked, answer.new_name), FollowupAction(tracker.active_loop["name"])]
+
+
 class StopForm(MemberAction):
     """The member changed their mind: stop asking, change nothing."""
 
@@ -192,6 +209,8 @@ class StopForm(MemberAction):
             SlotSet("form_failures", 0),
             SlotSet("form_outcome", None),
         ]
+        if kept := _kept_as_new(dispatcher, tracker):
+            return kept
         if tracker.active_loop.get("name") == "rating_form":
             from actions.feedback import store_rating
 

@@ -7,6 +7,7 @@ member-scoped token that can read and write that one record, kept in a slot no m
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -59,9 +60,92 @@ class StartIdentityCheck(MemberAction):
         return [SlotSet("goal", goal), SlotSet("form_failures", 0), SlotSet("form_outcome", None)]
 
 
+# How far back, when the check starts, what the member already said may hold its answers
+# ("my number is 1000002" before saying what they want).
+MESSAGES_BEFORE_THE_CHECK = 5
+
+
+def _stated_factors(tracker: Tracker) -> dict[str, Any]:
+    """The identity factors the member has stated for this check, the latest winning.
+
+    While the check is asking, the latest message (which may answer all three at once, or
+    correct one given earlier: "sorry, I meant 1000004"). As it starts, also the few messages
+    before it, back to the end of any earlier attempt, whose factors are not these.
+    """
+    if (tracker.active_loop or {}).get("name") == "identity_form":
+        text = str((tracker.latest_message or {}).get("text") or "")
+        factors: dict[str, Any] = parsing.identity_factors(text).as_slots()
+        asked = tracker.get_slot("requested_slot")
+        if asked and not factors and asks_why(text):
+            # Not an answer, and not a wrong one: explained, then the question again.
+            return {asked: None}
+        if factors and asked and asked not in factors:
+            # "sorry, I meant 1000004" at the date-of-birth question corrects the number; it
+            # is not a wrong date of birth, so the question is simply asked again.
+            factors[asked] = None
+        return factors
+    said: list[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "identity_status":
+            break
+        if event.get("event") == "user":
+            said.append(str(event.get("text") or ""))
+            if len(said) >= MESSAGES_BEFORE_THE_CHECK:
+                break
+    factors = {}
+    for text in reversed(said):
+        factors.update(parsing.identity_factors(text).as_slots())
+    return factors
+
+
+_WHY = re.compile(r"\b(why|what for|what do you need|how come)\b", re.IGNORECASE)
+# Why each answer is asked for, in the words a good adviser would use.
+WHY_WE_ASK = {
+    "membership_number": "Your membership number tells me which record is yours.",
+    "date_of_birth": "Your date of birth is one of three things only you and we should know "
+    "together: with your membership number and postcode it shows it's really you before I "
+    "discuss or change anything on your membership. I don't keep it once you're checked.",
+    "postcode": "The postcode we have for you is the third check that it's really you, so "
+    "nobody else can see or change your membership. I don't keep it once you're checked.",
+}
+
+
+def asks_why(text: str) -> bool:
+    """The member asks why a question is asked, rather than answering it."""
+    return bool(_WHY.search(text or "")) and "?" in (text or "") or bool(
+        re.match(r"\s*why\b", text or "", re.IGNORECASE))
+
+
 class ValidateIdentityForm(MemberForm):
+    """Each answer is checked; any message may also give the other factors, or correct one."""
+
     def name(self) -> str:
         return "validate_identity_form"
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        # A question's answer cleared because the message corrected another factor instead
+        # (_stated_factors) must stay cleared, or its words would be taken as the answer.
+        cleared = [name for name, value in tracker.slots_to_validate().items() if value is None]
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        return [*events, *(SlotSet(name, None) for name in cleared)]
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        asked = tracker.get_slot("requested_slot")
+        if (tracker.active_loop or {}).get("name") == "identity_form" and asked in WHY_WE_ASK \
+                and asks_why(text) and not parsing.identity_factors(text).as_slots():
+            dispatcher.utter_message(text=WHY_WE_ASK[asked])
+        return await super().run(dispatcher, tracker, domain)
+
+    async def extract_membership_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # Called first of the three: the others read the same message.
+        return _stated_factors(tracker)
 
     async def validate_membership_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -175,8 +176,28 @@ class SubmitCancel(MemberAction):
         return events
 
 
+# What a member calls a category when asking what it costs, without saying it is theirs.
+CATEGORY_WORDS = (
+    ("student", re.compile(r"\b(students?|studying|universit\w*|college|apprentices?)\b", re.I)),
+    ("retired", re.compile(r"\b(retired|retirees?|retirement|pensioners?|on (?:a|my) pension)\b",
+                           re.I)),
+    ("reduced", re.compile(r"\b(part[ -]?time|reduced|low(?:er)? (?:pay|paid|income)|"
+                           r"unemployed|parental leave|maternity)\b", re.I)),
+    ("full", re.compile(r"\b(full[ -]?time|full members?(?:hip)?)\b", re.I)),
+)
+
+
+def asked_category(text: str) -> str | None:
+    """The rate category a question names ("how much is it for a student?"), if one."""
+    return next((category for category, words in CATEGORY_WORDS if words.search(text)), None)
+
+
 class JoinMembership(MemberAction):
-    """How to join, with the current rates from the records API."""
+    """How to join, with the current rates from the records API (no identity needed: public).
+
+    A question about one kind of member ("how much is membership for a student?") is answered
+    with that rate first.
+    """
 
     def name(self) -> str:
         return "action_join_membership"
@@ -185,6 +206,16 @@ class JoinMembership(MemberAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         rates = await RecordsApi.as_service(channel=channel_of(tracker)).get("/subscriptions/rates")
+        wanted = asked_category(str((tracker.latest_message or {}).get("text") or ""))
+        for category in rates["categories"]:
+            if category["category"] == wanted and category["rates"]:
+                dispatcher.utter_message(
+                    text=f"{category['label']} membership is "
+                    + " or ".join(f"{money(r['amount'])} {r['frequency']}"
+                                  for r in category["rates"])
+                    + (f" ({category['who_qualifies']})." if category.get("who_qualifies")
+                       else ".")
+                )
         lines = [
             f"- {c['label']}: "
             + ", ".join(f"{money(r['amount'])} {r['frequency']}" for r in c["rates"])

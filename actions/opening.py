@@ -13,6 +13,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.goals import GOALS
+from actions.parsing import without_identity
 
 # The identity check takes three answers, and a member may get one wrong or ask a question on
 # the way: further back than this, the request belongs to an earlier part of the conversation.
@@ -41,7 +42,9 @@ def opening_message(tracker: Tracker, form: str, slots: tuple[str, ...]) -> str 
         if event.get("event") != "user":
             continue
         if _intent(event) in intents:
-            return str(event.get("text") or "")
+            # The identity check's answers given with the request are not the request's
+            # values: "I'm 1000002, postcode M14 5TQ, I've moved to ..." (actions.identity).
+            return without_identity(str(event.get("text") or ""))
         seen += 1
         if seen >= MAX_MESSAGES_BACK:
             return None

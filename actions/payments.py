@@ -22,6 +22,7 @@ from actions.choices import PAYMENT_METHODS, chosen
 from actions.conversation import member_api, verified_number
 from actions.escalation import escalate, hand_over_if_form_gave_up
 from actions.formatting import money, when
+from actions.opening import opening_message
 from bot.records import RecordsApiRefused
 
 
@@ -179,6 +180,19 @@ class SubmitPaymentMethod(MemberAction):
 
 # "the last one", "my latest payment", "this month's": members name a payment by when it was.
 LATEST_PAYMENT = re.compile(r"\b(last|latest|most recent|this month'?s?|recent)\b", re.I)
+# A refund request that says why: "you charged me twice", "I was overcharged", "you took a
+# payment after I left". "I want a refund" says nothing of why, so the form asks.
+REFUND_REASON = re.compile(
+    r"\b(twice|two times|double|duplicate|overcharg\w*|too much|more than|wrong amount|"
+    r"after (?:i|we) (?:left|resigned|cancelled|retired)|already (?:paid|left|cancelled)|"
+    r"not a member|cancelled|by mistake|in error|shouldn'?t have|should not have)\b",
+    re.I,
+)
+
+
+def _from_the_request(tracker: Tracker, form: str, slots: tuple[str, ...]) -> str | None:
+    """The request that started `form` ("what is this £29.90 payment?"), while it starts."""
+    return opening_message(tracker, form, slots)
 
 
 async def _latest_collected(tracker: Tracker) -> dict[str, Any] | None:
@@ -191,6 +205,21 @@ async def _latest_collected(tracker: Tracker) -> dict[str, Any] | None:
 class ValidateRefundForm(MemberForm):
     def name(self) -> str:
         return "validate_refund_form"
+
+    async def extract_refund_payment(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "you charged me twice this month", said before the identity check, is the reason
+        # (and "£29.90 on 1 November", the payment): not asked for again after it.
+        said = _from_the_request(tracker, "refund_form", ("refund_payment", "refund_reason"))
+        if not said:
+            return {}
+        found: dict[str, Any] = {}
+        if parsing.parse_date(said) or parsing.amount(said):
+            found["refund_payment"] = said[:200]
+        if REFUND_REASON.search(said):
+            found["refund_reason"] = " ".join(said.split())[:1000]
+        return found
 
     async def validate_refund_payment(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -219,7 +248,8 @@ class ValidateRefundForm(MemberForm):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         reason = " ".join(str(value or "").split())
-        if len(reason) < 3:
+        # "yes" or "ok" at "why should it be refunded?" is no reason to record.
+        if len(reason) < 3 or parsing.is_conversation_reply(reason):
             return self.invalid(
                 dispatcher,
                 tracker,
@@ -266,6 +296,15 @@ class SubmitRefund(MemberAction):
 class ValidateChargeForm(MemberForm):
     def name(self) -> str:
         return "validate_charge_form"
+
+    async def extract_charge_details(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "what is this £29.90 payment to you?": the amount is in the request itself.
+        said = _from_the_request(tracker, "charge_form", ("charge_details",))
+        if said and (parsing.parse_date(said) or parsing.amount(said)):
+            return {"charge_details": said[:200]}
+        return {}
 
     async def validate_charge_details(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -18,6 +18,13 @@ from actions.confirming import DONE, ask_to_confirm, unless_confirmed
 from actions.conversation import member_api, verified_number
 from actions.escalation import hand_over_if_form_gave_up
 from actions.opening import opening_message
+from actions.register_names import (
+    last_offer,
+    names_of,
+    new_name_notice,
+    offer_buttons,
+    read_offer_answer,
+)
 
 SKIP_WORDS = {"skip", "same", "no change", "unchanged", "n/a", "na", "none", "no"}
 ADDRESS_SLOTS = ("new_address_line1", "new_town", "new_postcode")
@@ -220,69 +227,61 @@ class SubmitContact(MemberAction):
 # --- employment ----------------------------------------------------------------------------
 
 
-def _choice_buttons(choices: list[dict[str, Any]], key: str) -> list[dict[str, str]]:
-    names: list[str] = []
-    for choice in choices:
-        name = choice.get(key)
-        if name and name not in names:
-            names.append(name)
-    return [{"title": name, "payload": name} for name in names[:5]]
-
-
 class ValidateEmploymentForm(MemberForm):
     def name(self) -> str:
         return "validate_employment_form"
 
+    async def _register_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str
+    ) -> dict[str, Any]:
+        """The employer or workplace answer, checked against the register (register_names)."""
+        kind = "employer" if slot == "new_employer" else "workplace"
+        employer = tracker.get_slot("new_employer")
+        question = "Who is your employer?" if kind == "employer" else "Which workplace is it?"
+        typed = parsing.tidy_text(value, max_length=200)
+        if not typed or parsing.is_conversation_reply(typed) and not last_offer(tracker):
+            return self.invalid(dispatcher, tracker, slot, question)
+        if offer := last_offer(tracker):
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            answer = read_offer_answer(typed, intent, offer)
+            if answer.register_name:
+                return self.valid(**{slot: answer.register_name})
+            if answer.new_name:
+                dispatcher.utter_message(text=new_name_notice(answer.new_name))
+                return self.valid(**{slot: answer.new_name})
+            typed = answer.look_up or typed
+        query = {"employer": typed} if kind == "employer" else {
+            "employer": employer, "workplace": typed}
+        match = await member_api(tracker).get("/employers/match", **query)
+        exact = match.get(kind) if match["status"] == "exact" else None
+        if exact:
+            return self.valid(**{slot: exact})
+        candidates = names_of(
+            [c for c in match.get("choices") or []
+             if kind == "employer" or c.get("employer") == employer], kind)
+        if match["status"] == "likely" and match.get(kind):
+            candidates = [match[kind], *(n for n in candidates if n != match[kind])]
+        if candidates:
+            asked = (f"Did you mean {candidates[0]}?" if len(candidates) == 1
+                     else "Did you mean one of these?")
+            dispatcher.utter_message(text=asked, buttons=offer_buttons(candidates, typed))
+            return {slot: None}
+        # Not in the register at all: recorded as new, held for review (never refused).
+        dispatcher.utter_message(
+            text=f"{typed} isn't on our list yet, so I'll record it as new; our data team will "
+            "check it before it counts for any ballot."
+        )
+        return self.valid(**{slot: typed})
+
     async def validate_new_employer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        typed = parsing.tidy_text(value, max_length=200)
-        if not typed:
-            return self.invalid(dispatcher, tracker, "new_employer", "Who is your employer?")
-        match = await member_api(tracker).get("/employers/match", employer=typed)
-        if match["status"] in ("exact", "likely") and match.get("employer"):
-            if match["status"] == "likely":
-                dispatcher.utter_message(text=f"I've taken that as {match['employer']}.")
-            return self.valid(new_employer=match["employer"])
-        if match["status"] == "choices" and match.get("choices"):
-            dispatcher.utter_message(
-                text="Did you mean one of these?",
-                buttons=_choice_buttons(match["choices"], "employer"),
-            )
-            return {"new_employer": None}
-        return self.invalid(
-            dispatcher,
-            tracker,
-            "new_employer",
-            "I can't find that employer in our list. Could you give its full "
-            "name, as it appears on your payslip?",
-        )
+        return await self._register_name(value, dispatcher, tracker, "new_employer")
 
     async def validate_new_workplace(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        typed = parsing.tidy_text(value, max_length=200)
-        employer = tracker.get_slot("new_employer")
-        if not typed:
-            return self.invalid(dispatcher, tracker, "new_workplace", "Which workplace is it?")
-        match = await member_api(tracker).get(
-            "/employers/match", employer=employer, workplace=typed
-        )
-        if match["status"] in ("exact", "likely") and match.get("workplace"):
-            return self.valid(new_workplace=match["workplace"])
-        if match.get("choices"):
-            buttons = _choice_buttons(
-                [c for c in match["choices"] if c.get("employer") == employer], "workplace"
-            )
-            if buttons:
-                dispatcher.utter_message(text=f"Which {employer} workplace is it?", buttons=buttons)
-                return {"new_workplace": None}
-        return self.invalid(
-            dispatcher,
-            tracker,
-            "new_workplace",
-            f"I can't find that workplace for {employer}. Could you give its full name?",
-        )
+        return await self._register_name(value, dispatcher, tracker, "new_workplace")
 
     async def validate_new_job_title(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -326,6 +325,13 @@ class SubmitEmployment(MemberAction):
             return answered
         employer, workplace, title, grade = (tracker.get_slot(s) for s in EMPLOYMENT_SLOTS)
         body: dict[str, Any] = {"employer": employer, "workplace": workplace}
+        # The form let through only register names as written, or names the member kept as
+        # theirs after seeing the register's: those are new, whatever they resemble.
+        found = await member_api(tracker).get(
+            "/employers/match", employer=employer, workplace=workplace)
+        if found.get("employer") != employer or found["status"] != "exact":
+            body["new_employer"] = found.get("employer") != employer
+            body["new_workplace"] = True
         if title and title != "-":
             body["job_title"] = title
         if grade and grade != "-":

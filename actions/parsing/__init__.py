@@ -14,15 +14,18 @@ from actions.parsing.answers import is_conversation_reply, mentions_a_request, t
 from actions.parsing.contacts import email, phone, phone_for_display
 from actions.parsing.dates import date_of_birth, parse_date
 from actions.parsing.details import detail_kind, stated_detail
+from actions.parsing.identity import Factors, identity_factors, without_identity
 from actions.parsing.numbers import amount, membership_number
 from actions.parsing.places import normalise_postcode, postcode
 
 __all__ = [
     "AddressParts",
+    "Factors",
     "amount",
     "date_of_birth",
     "detail_kind",
     "email",
+    "identity_factors",
     "is_address_line",
     "is_conversation_reply",
     "is_town",
@@ -36,4 +39,5 @@ __all__ = [
     "read_address",
     "stated_detail",
     "tidy_text",
+    "without_identity",
 ]

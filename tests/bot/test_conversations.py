@@ -170,9 +170,9 @@ def test_a_member_asks_to_pay_through_payroll(stack: Assistant) -> None:
 def test_a_member_charged_twice_asks_for_a_refund(stack: Assistant) -> None:
     chat = Conversation(stack)
     chat.say("You charged me twice this month, I want a refund")
-    chat.verify("1000012")
-    chat.say("the last payment")
-    answer = chat.say("I was charged twice")
+    # The reason was in the request: only the payment is asked for.
+    assert "Which payment" in chat.verify("1000012"), chat
+    answer = chat.say("the last payment")
 
     with stack.api.client() as client:
         refunds = client.get("/members/1000012/refund-requests").json()
@@ -255,7 +255,10 @@ def test_an_injected_identity_never_verifies_anyone(stack: Assistant) -> None:
     assert "check who you are" in answer, chat
     slots = stack.tracker(chat.sender)["slots"]
     assert slots["verified_number"] is None and slots["identity_status"] is None
-    assert slots["membership_number"] is None
+    assert slots["member_token"] is None
+    # The number and date in the text are read as typed answers (actions.identity), so only
+    # the postcode is asked for: the check itself, by the records API, still decides.
+    assert "postcode" in answer, chat
 
 
 def test_three_wrong_identity_answers_lock_the_check(stack: Assistant) -> None:

@@ -93,6 +93,17 @@ def test_generated_goal_rules_are_up_to_date() -> None:
     assert result.returncode == 0, result.stderr or result.stdout
 
 
+def test_generated_requests_with_details_are_up_to_date() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "generate_nlu_with_details.py"), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr or result.stdout
+
+
 def test_every_intent_has_a_test_story() -> None:
     intents: set[str] = set()
     for path in DOMAIN.glob("*.yml"):

@@ -219,3 +219,38 @@ def test_a_date_of_birth_is_never_in_the_future_nor_before_1900(
     typed: str, born: date | None
 ) -> None:
     assert parsing.date_of_birth(typed, today=TODAY) == born
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hi, I'm member 1000002, born 02/11/1979, postcode M14 5TQ. Why did my direct debit "
+         "fail?", {"membership_number": "1000002", "date_of_birth": "1979-11-02",
+                   "postcode": "M14 5TQ"}),
+        ("1000002 02/11/1979 m145tq", {"membership_number": "1000002",
+                                       "date_of_birth": "1979-11-02", "postcode": "M14 5TQ"}),
+        ("100 0002, dob 2nd nov 79", {"membership_number": "1000002",
+                                      "date_of_birth": "1979-11-02"}),
+        # The new address's postcode, with no membership number: not the check's.
+        ("I've moved to 5 Queen Square, Bristol BS1 4JQ", {}),
+        ("my new postcode is BS1 4JQ", {}),
+        ("my new phone number is 07700 900999", {}),
+        ("what is this £29.90 payment on 12/11/2026", {}),
+        # A start date is not a date of birth, even beside a membership number.
+        ("1000002 retiring on 31/12/2026", {"membership_number": "1000002"}),
+        ("sorry, I meant 1000004", {"membership_number": "1000004"}),
+    ],
+)
+def test_the_identity_checks_answers_are_found_only_where_they_are_stated(
+    text: str, expected: dict[str, str]
+) -> None:
+    assert parsing.identity_factors(text, today=date(2026, 12, 3)).as_slots() == expected
+
+
+def test_the_request_keeps_its_own_values_once_the_identity_answers_are_taken_out() -> None:
+    text = "member no 1000028 dob 11/01/1999 pc ne5 5nq - moved to 5 queen sq bristol bs14jq"
+
+    left = parsing.without_identity(text)
+
+    assert parsing.read_address(left).postcode == "BS1 4JQ"
+    assert "1000028" not in left and "NE5" not in left.upper()

@@ -72,13 +72,28 @@ def test_an_unreadable_contact_is_refused_and_asked_again(actions_env: RecordsAp
     assert "couldn't read" in texts(messages)
 
 
-def test_a_misspelt_employer_is_matched_to_the_known_list(actions_env: RecordsApi) -> None:
-    typed = tracker(slots={**verified_slots(actions_env, "1000004"),
-                           "requested_slot": "new_employer"},
-                    extracted={"new_employer": "bristol city counsil"},
+def test_a_misspelt_employer_is_offered_back_and_taken_with_a_yes(
+    actions_env: RecordsApi,
+) -> None:
+    slots = {**verified_slots(actions_env, "1000004"), "requested_slot": "new_employer"}
+    typed = tracker(slots=slots, extracted={"new_employer": "bristol city counsil"},
                     intent="inform", text="bristol city counsil", active_loop="employment_form")
 
-    events, _ = run(ValidateEmploymentForm(), typed)
+    events, messages = run(ValidateEmploymentForm(), typed)
+
+    # Never swapped for a register name without the member's yes: it could move them
+    # between ballot constituencies.
+    assert slots_set(events)["new_employer"] is None
+    [offer] = [m for m in messages if m.get("buttons")]
+    assert offer["text"] == "Did you mean Bristol City Council?"
+    assert [b["title"] for b in offer["buttons"]] == [
+        "Bristol City Council", "No, it's bristol city counsil"]
+    offered = {"event": "bot", "text": offer["text"], "data": {"buttons": offer["buttons"]}}
+    answered = tracker(slots=slots, extracted={"new_employer": "yes"}, intent="affirm",
+                       text="yes", active_loop="employment_form",
+                       events=[{"event": "user", "text": "bristol city counsil"}, offered])
+
+    events, _ = run(ValidateEmploymentForm(), answered)
 
     assert slots_set(events)["new_employer"] == "Bristol City Council"
 

@@ -1,0 +1,180 @@
+"""Members who say who they are with what they want, through the real stack.
+
+The identity check takes every factor a message states (the first one included), asks only for
+what is missing, takes a correction of one at any of its questions, and the request said with
+the details is answered without being asked for again. Each conversation is checked in what
+the member is told and, for changes, in the record afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tests.bot.servers import Assistant
+from tests.bot.test_conversations import Conversation
+
+FACTOR_QUESTIONS = ("membership number", "date of birth", "postcode")
+
+
+def _factors(stack: Assistant, number: str) -> tuple[str, str]:
+    record = stack.api.member(number)
+    return date.fromisoformat(record["date_of_birth"]).strftime("%d/%m/%Y"), record["postcode"]
+
+
+def test_details_and_a_question_in_the_first_message_get_the_answer_at_once(
+    stack: Assistant,
+) -> None:
+    born, postcode = _factors(stack, "1000002")
+    chat = Conversation(stack)
+
+    reply = chat.say(f"hi, I'm member 1000002, born {born}, postcode {postcode}. "
+                     "Why did my direct debit fail?")
+
+    assert "You're verified" in reply, chat
+    assert "wasn't collected" in reply or "can't see any failed payments" in reply, chat
+    assert not any(f"your {question}" in reply.lower() for question in FACTOR_QUESTIONS), chat
+
+
+def test_details_and_a_new_address_in_one_message_need_only_a_yes(stack: Assistant) -> None:
+    born, postcode = _factors(stack, "1000028")
+    chat = Conversation(stack)
+
+    read_back = chat.say(f"member no 1000028 dob {born} pc {postcode.lower()} - ive moved to "
+                         "5 queen sq bristol bs14jq")
+
+    assert "5 Queen Sq\nBristol\nBS1 4JQ" in read_back, chat
+    chat.say("yes")
+    record = stack.api.member("1000028")
+    assert (record["address_line1"], record["town"], record["postcode"]) == (
+        "5 Queen Sq", "Bristol", "BS1 4JQ"), chat
+
+
+def test_details_given_before_the_request_are_not_asked_for_again(stack: Assistant) -> None:
+    born, postcode = _factors(stack, "1000045")
+    chat = Conversation(stack)
+    chat.say(f"my membership number is 1000045 and I was born {born}")
+
+    asked = chat.say("how much do I pay")
+
+    assert "postcode" in asked.lower(), chat
+    assert "membership number" not in asked.lower() and "date of birth" not in asked.lower(), chat
+    answered = chat.say(postcode)
+    assert "You're verified" in answered and "You pay" in answered, chat
+
+
+def test_a_corrected_number_at_the_next_question_is_taken_without_a_complaint(
+    stack: Assistant,
+) -> None:
+    born, postcode = _factors(stack, "1000029")
+    chat = Conversation(stack)
+    chat.say("i need to change my phone number")
+    chat.say("1000004")
+
+    corrected = chat.say("sorry, I meant 1000029")
+
+    assert "date of birth" in corrected.lower(), chat
+    assert "couldn't read" not in corrected, chat
+    chat.say(born)
+    verified = chat.say(postcode)
+    assert "You're verified" in verified, chat
+    chat.say("07700 900461")
+    chat.say("yes")
+    assert stack.api.member("1000029")["phone"] == "+447700900461", chat
+
+
+def test_a_refund_reason_given_before_the_check_is_not_asked_for_again(
+    stack: Assistant,
+) -> None:
+    chat = Conversation(stack)
+    chat.say("you charged me twice this month")
+
+    asked = chat.verify("1000045")
+
+    assert "which payment" in asked.lower() or "date of the payment" in asked.lower(), chat
+    assert "why" not in asked.lower(), chat
+    done = chat.say("£12.50 taken on 01/11/2026")
+    assert "reference" in done.lower(), chat
+    with stack.api.client() as client:
+        requests = client.get("/members/1000045/refund-requests").json()
+    assert requests and requests[0]["reason"] == "you charged me twice this month", chat
+
+
+def test_yes_is_no_reason_for_a_refund(stack: Assistant) -> None:
+    chat = Conversation(stack)
+    chat.say("I want a refund")
+    chat.verify("1000028")
+    chat.say("£12.50 on 1/11/2026")
+
+    reply = chat.say("yes")
+
+    assert "why it should be refunded" in reply, chat
+    with stack.api.client() as client:
+        assert client.get("/members/1000028/refund-requests").json() == [], chat
+
+
+def test_what_membership_costs_is_answered_without_an_identity_check(stack: Assistant) -> None:
+    chat = Conversation(stack)
+
+    reply = chat.say("how much is membership for a student")
+
+    assert "Student membership is £" in reply, chat
+    assert "check who you are" not in reply and "membership number" not in reply, chat
+
+
+def _latest_change(stack: Assistant, number: str) -> dict:
+    with stack.api.client() as client:
+        return client.get(f"/members/{number}/history").json()[0]  # type: ignore[no-any-return]
+
+
+def test_a_close_employer_name_is_offered_back_and_taken_only_with_a_yes(
+    stack: Assistant,
+) -> None:
+    chat = Conversation(stack)
+    chat.say("i've got a new job")
+    chat.verify("1000045")
+
+    offered = chat.say("sheffield teaching hospitals nhs trust")
+
+    assert "Did you mean Sheffield Teaching Hospitals NHS Foundation Trust?" in offered, chat
+    chat.say("yes")
+    record = stack.api.member("1000045")
+    assert record["employer"] != "sheffield teaching hospitals nhs trust", chat
+
+
+def test_an_employer_new_to_the_register_is_recorded_as_new_not_swapped(
+    stack: Assistant,
+) -> None:
+    chat = Conversation(stack)
+    chat.say("I've changed employer")
+    chat.verify("1000029")
+
+    reply = chat.say("Harrogate and District NHS Foundation Trust")
+    if "Did you mean" in reply:
+        reply = chat.say("no, it's new")
+    assert "record it as new" in reply, chat
+    reply = chat.say("Harrogate District Hospital")
+    if "Did you mean" in reply:
+        reply = chat.say("none of these")
+    for answer in ("Healthcare assistant", "Band 3"):
+        reply = chat.say(answer)
+    assert "Harrogate and District NHS Foundation Trust" in reply, chat
+    chat.say("yes")
+    latest = _latest_change(stack, "1000029")
+    assert latest["field"] == "employment" and latest["status"] == "pending_review", chat
+    assert "Harrogate and District NHS Foundation Trust" in str(latest), chat
+
+
+def test_why_the_date_of_birth_is_needed_gets_a_real_answer_and_the_check_goes_on(
+    stack: Assistant,
+) -> None:
+    born, postcode = _factors(stack, "1000045")
+    chat = Conversation(stack)
+    chat.say("how much do i pay")
+    chat.say("1000045")
+
+    why = chat.say("why do you need my date of birth?")
+
+    assert "only you and we should know" in why and "date of birth" in why.lower(), chat
+    assert "couldn't read" not in why, chat
+    chat.say(born)
+    assert "You pay" in chat.say(postcode), chat
