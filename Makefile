@@ -7,7 +7,7 @@ export MEMBERDESK_DATABASE_URL ?= sqlite:///var/memberdesk.db
 # Every Python folder there is; scripts/test.sh lints the same list through `make ruff`.
 LINT_PATHS := $(wildcard api bot actions channels harness tests bench scripts)
 
-.PHONY: setup train run test lint ruff bench bench-api bench-nlu bench-serving bench-email db seed
+.PHONY: setup train run test lint ruff bench bench-api bench-nlu bench-serving bench-email bench-load db seed
 
 # Builds both environments, then trains the assistant if there is no model yet.
 setup:
@@ -39,7 +39,7 @@ ruff:
 
 # Every benchmark, then docs/benchmarks.{md,json} from their sections (over an hour on two
 # cores, most of it stock Rasa's DIET on the public data sets). Each can be run on its own.
-bench: setup bench-api bench-nlu bench-serving bench-email
+bench: setup bench-api bench-nlu bench-serving bench-email bench-load
 	@$(API_PY) bench/report.py
 
 # 100,000 imported members on SQLite and PostgreSQL -> docs/bench-api.*
@@ -54,6 +54,11 @@ bench-nlu: setup
 # (about 18 minutes; niced, the machine is shared).
 bench-serving: setup
 	@nice -n 10 $(BOT_PY) bench/serving_bench.py
+
+# 200 members for 10 minutes over two Rasa replicas behind HAProxy, on PostgreSQL and Redis,
+# then 3 minutes on one replica -> docs/benchmarks-load.* (about 17 minutes).
+bench-load: setup
+	@nice -n 10 $(BOT_PY) bench/load_bench.py
 
 # Held-out member emails and triage throughput -> docs/benchmarks-email.*
 bench-email: setup

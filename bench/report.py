@@ -20,6 +20,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 PARTS = (
     ("benchmarks-nlu", "NLU accuracy", ".venv/bot/bin/python bench/nlu_bench.py"),
     ("benchmarks-serving", "Serving", ".venv/bot/bin/python bench/serving_bench.py"),
+    ("benchmarks-load", "Load over replicas", ".venv/bot/bin/python bench/load_bench.py"),
     ("benchmarks-email", "Email triage", ".venv/bot/bin/python bench/email_bench.py"),
     ("bench-api", "Records API", ".venv/api/bin/python bench/api_bench.py"),
 )
@@ -73,6 +74,29 @@ def nlu_goals(nlu: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     return rows
 
 
+# The load test's goal: under 1% failed turns, on two replicas.
+LOAD_FAILED_TURNS_GOAL = 0.01
+
+
+def load_goals(load: Any) -> list[tuple[str, str, str, bool]]:
+    """(goal, target, measured, met) for the load test, from benchmarks-load.json."""
+    if not isinstance(load, dict):
+        return []
+    rows = []
+    for run in load.get("runs", []):
+        if run.get("replicas") != 2:
+            continue
+        rows.append((
+            f"load: failed turns, {run['concurrency']} members for "
+            f"{run['seconds'] / 60:.0f} min over two replicas",
+            f"< {LOAD_FAILED_TURNS_GOAL:.0%}",
+            f"{run['failed_share']:.2%} ({run['failed_turns']} of {run['turns_started']}; "
+            f"{run['turns_per_second']} turns/s, p95 {run['p95_ms']} ms)",
+            run["failed_share"] < LOAD_FAILED_TURNS_GOAL,
+        ))
+    return rows
+
+
 def goals_table(combined: dict[str, Any]) -> list[str]:
     """Every goal in one table, as each benchmark measured it."""
     rows: list[tuple[str, str, str, bool]] = []
@@ -82,6 +106,7 @@ def goals_table(combined: dict[str, Any]) -> list[str]:
     if isinstance(serving, dict):
         rows += [(f"{row['configuration']}: {row['goal']}", row["target"], row["measured"],
                   bool(row["met"])) for row in serving.get("verdict", [])]
+    rows += load_goals(combined.get("load"))
     if not rows:
         return []
     lines = ["## Goals", "", "Each figure comes from the section below that measured it.", "",

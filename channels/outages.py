@@ -64,11 +64,17 @@ def _unreachable(error: BaseException) -> bool:
 
 
 def _refused_connection(error: BaseException) -> bool:
-    """Nothing was sent: the connection itself failed, so trying again cannot run it twice."""
+    """Nothing was sent: the connection itself failed, so trying again cannot run it twice.
+
+    Besides a refused connection, a kept-alive connection the action server closed just as
+    Rasa reused it ("Cannot write to closing transport"): the request never left.
+    """
     import aiohttp
 
     cause = error.__cause__ or error.__context__
-    return isinstance(cause, aiohttp.ClientConnectorError)
+    return isinstance(cause, aiohttp.ClientConnectorError) or (
+        isinstance(cause, aiohttp.ClientOSError) and "write" in str(cause).lower()
+    )
 
 
 def install() -> None:

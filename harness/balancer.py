@@ -30,6 +30,9 @@ defaults
     timeout connect 2s
     timeout client 120s
     timeout server 120s
+    # A replica busy with hundreds of members answers its health check late, not never:
+    # marking it down for that would turn a queue into refusals (HTTP 503).
+    timeout check 10s
     # A request that never reached a replica (it was down, or died before accepting) is sent
     # to another one. Nothing is retried once a replica has it: a member's message must not
     # be handled twice.
@@ -59,7 +62,7 @@ def haproxy() -> str | None:
 def haproxy_config(*, port: int, replicas: dict[str, str]) -> str:
     """A round-robin balancer on 127.0.0.1:`port` over `replicas` (name -> host:port)."""
     servers = "\n".join(
-        f"    server {name} {address} check inter 500ms fall 2 rise 2"
+        f"    server {name} {address} check inter 1s fall 3 rise 2"
         for name, address in replicas.items()
     )
     return CONFIG.format(port=port, header=REPLICA_HEADER, servers=servers)

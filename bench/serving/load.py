@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import random
 import statistics
 import time
 from collections import Counter
@@ -90,7 +91,8 @@ class Load:
     """Simulated members, each a loop of conversations, for one concurrency level."""
 
     def __init__(self, session: aiohttp.ClientSession, rasa_urls: list[str], *, warmup: float,
-                 seconds: float, max_turns: int) -> None:
+                 seconds: float, max_turns: int, give_up_after: int | None = 20,
+                 think_seconds: tuple[float, float] | None = None) -> None:
         self.session = session
         # With several replicas, consecutive turns of one conversation go to different ones:
         # they share the conversation through the tracker store and the lock store.
@@ -99,6 +101,10 @@ class Load:
         self.window_start = now + warmup
         self.deadline = self.window_start + seconds
         self.max_turns = max_turns
+        # A broken stack stops the level early; a soak counts every failure instead (None).
+        self.give_up_after = give_up_after
+        # A member reading the answer and typing the next message (None: no pause at all).
+        self.think_seconds = think_seconds
         self.level = Level()
 
     def speaker(self, sender: str) -> Say:
@@ -130,6 +136,8 @@ class Load:
             if not any(wanted in answer for wanted in expect):
                 raise TurnFailed(f"{sender}: {text!r}: expected one of {list(expect)}, "
                                  f"got {answer[:300]!r}")
+            if self.think_seconds:
+                await asyncio.sleep(random.uniform(*self.think_seconds))  # noqa: S311
             return answer
 
         return say
@@ -148,7 +156,8 @@ class Load:
                     return
                 except TurnFailed as exc:
                     self.level.errors.append(str(exc))
-                    if len(self.level.errors) > 20:
+                    limit = self.give_up_after
+                    if limit is not None and len(self.level.errors) > limit:
                         return
 
         budget = self.deadline - time.monotonic() + 90
