@@ -141,10 +141,13 @@ class HandoffApi(ServiceApiClient):
         return await self._post(self._base(conversation_id) + "/handoff/resumed", {})
 
     async def turn(
-        self, conversation_id: str, *, intent: str | None, fallback: bool
+        self, conversation_id: str, *, intent: str | None, fallback: bool,
+        misunderstood: bool = False, request_started: bool = False, resolved: bool = False,
     ) -> dict[str, Any]:
         """Count one member turn the assistant handled (never the member's words)."""
         return await self._post(
             self._base(conversation_id) + "/turns",
-            {"channel": self._channel, "intent": intent, "fallback": fallback},
+            {"channel": self._channel, "intent": intent, "fallback": fallback,
+             "misunderstood": misunderstood, "request_started": request_started,
+             "resolved": resolved},
         )

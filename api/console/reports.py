@@ -28,21 +28,27 @@ def dashboard(
     days: Annotated[int, Query(ge=7, le=366)] = 30,
     who: ConsoleUser = needs(Permission.view_reports),
 ) -> HTMLResponse:
-    """Conversations, containment, escalation, fallbacks, satisfaction and first replies."""
+    """Conversations and their outcomes, escalation, misunderstandings, satisfaction and first
+    replies."""
     figures = reports.dashboard(db_session=db, settings=settings, days=days)
     return page(
         "dashboard.html", who, request, figures=figures, days=days,
+        outcome_names=reports.OUTCOMES,
         per_day_chart=charts.stacked_days(
             title="Conversations per day by channel", days=figures.days,
             series=figures.channels, values=figures.per_day,
         ),
-        containment_chart=charts.percent_gauge(
-            title="Containment", share=figures.containment,
-            caption=f"{figures.contained} of {figures.conversations} finished without a person",
+        outcome_chart=charts.horizontal_bars(
+            title="What became of each conversation",
+            rows=[(outcome, figures.share(outcome),
+                   f"{figures.outcomes[outcome]} ({figures.share(outcome) * 100:.0f}%)")
+                  for outcome in reports.OUTCOMES],
+            maximum=1.0,
         ),
-        fallback_chart=charts.percent_gauge(
-            title="Fallback rate", share=figures.fallback_rate,
-            caption=f"{figures.fallback_turns} of {figures.member_turns} member turns",
+        misunderstanding_chart=charts.percent_gauge(
+            title="Misunderstanding rate", share=figures.misunderstanding_rate,
+            caption=f"{figures.misunderstood_turns} of {figures.member_turns} member turns did "
+            f"not move the request forward ({figures.fallback_turns} fallbacks)",
         ),
         escalation_chart=charts.horizontal_bars(
             title="Escalation rate by intent",

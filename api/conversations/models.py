@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import Boolean, DateTime, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.database import Base
@@ -28,3 +28,11 @@ class Conversation(Base):
     member_turns: Mapped[int] = mapped_column(Integer, default=0)
     # Turns where the assistant did not understand and fell back.
     fallback_turns: Mapped[int] = mapped_column(Integer, default=0)
+    # Replies that did not move the member's request forward: a fallback, an answer refused
+    # and asked again, "what would you like me to do with that?" (see channels/handoff/turns).
+    misunderstood_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A request is open from the turn it started until a turn reached its goal (the record
+    # changed, the answer given, the link or paper sent); one still open when the member went
+    # quiet was abandoned, unless a person took it.
+    request_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    resolved_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

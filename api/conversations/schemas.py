@@ -76,6 +76,11 @@ class Turn(BaseModel):
     channel: str = Field(max_length=20)
     intent: str | None = Field(default=None, max_length=60, pattern=r"^[a-z_]+$")
     fallback: bool = False
+    # The reply did not move the request forward (a fallback is one too).
+    misunderstood: bool = False
+    # The member asked for something this turn (a goal), or reached what they asked for.
+    request_started: bool = False
+    resolved: bool = False
 
     @field_validator("channel")
     @classmethod

@@ -140,6 +140,9 @@ def record_turn(
     channel: str,
     intent: str | None,
     fallback: bool,
+    misunderstood: bool = False,
+    request_started: bool = False,
+    resolved: bool = False,
     at: datetime | None = None,
 ) -> Conversation:
     """Count one member turn of a conversation (created on its first turn)."""
@@ -150,7 +153,8 @@ def record_turn(
     if found is None:
         found = Conversation(
             conversation_id=conversation_id, channel=channel, started_at=moment,
-            last_turn_at=moment, member_turns=0, fallback_turns=0,
+            last_turn_at=moment, member_turns=0, fallback_turns=0, misunderstood_turns=0,
+            request_open=False, resolved_requests=0,
         )
         try:
             with db_session.begin_nested():
@@ -163,6 +167,12 @@ def record_turn(
             assert found is not None
     found.member_turns += 1
     found.fallback_turns += 1 if fallback else 0
+    found.misunderstood_turns += 1 if (misunderstood or fallback) else 0
+    if resolved:
+        found.resolved_requests += 1
+        found.request_open = False
+    elif request_started:
+        found.request_open = True
     found.last_turn_at = moment
     if found.intent is None and intent and not fallback:
         found.intent = intent

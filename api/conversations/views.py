@@ -31,7 +31,7 @@ every message a member sends, keyed by the channel's conversation id (the Rasa s
 
 3. ``POST /api/v1/conversations/{conversation_id}/turns`` ``{"channel", "intent",
    "fallback"}`` counts one member turn for the dashboard (conversations per day by channel,
-   containment, escalation and fallback rates). Send it for every member message the assistant
+   outcomes, escalation and misunderstanding rates). Send it for every member message the assistant
    handled; ``fallback`` true when the assistant did not understand. Words are never sent.
 
 Every route answers 401 without a token and 403 to a member-scoped or staff token.
@@ -161,6 +161,7 @@ def count_turn(
     """Count one member turn the assistant handled (for the dashboard)."""
     found = service.record_turn(
         db_session=db, conversation_id=conversation_id, channel=body.channel,
-        intent=body.intent, fallback=body.fallback,
+        intent=body.intent, fallback=body.fallback, misunderstood=body.misunderstood,
+        request_started=body.request_started, resolved=body.resolved,
     )
     return TurnCounted(conversation_id=found.conversation_id, member_turns=found.member_turns)

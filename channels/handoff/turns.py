@@ -1,4 +1,11 @@
-"""Member turns counted for the dashboard: which intent, and whether the assistant fell back.
+"""Member turns counted for the dashboard: the intent, and what the turn did for the request.
+
+Besides the intent, each turn says whether the assistant fell back, whether its reply failed to
+move the request forward (a misunderstanding: a fallback, an answer refused and asked again,
+"what would you like me to do with that?", a rejected form answer), whether the member asked
+for something we do (a goal began) and whether the goal was reached (a change, refund, case or
+payment link with its reference, or a goal's answer given). The records API turns those into
+resolved, escalated and abandoned conversations (api/reports/service.py).
 
 The records API keeps the counts (api/conversations/views.py). The gate (channels.handoff.gate)
 says which messages the assistant is about to handle (`expect()`) and hands over each tracker
@@ -15,7 +22,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActiveLoop,
+    SlotSet,
+    UserUttered,
+)
 
 from bot.channel_api import HandoffApi
 from bot.records import RecordsApiError
@@ -24,6 +37,29 @@ log = logging.getLogger(__name__)
 
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
+# Replies that leave the member where they were.
+NOT_FORWARD_ACTIONS = FALLBACK_ACTIONS | {"utter_inform_out_of_context", "utter_what_next"}
+# The goals answered by one action (actions/goals.py, no form): the answer is the goal.
+# tests/bot/channels/handoff/test_turns.py checks this against the goal table.
+ANSWERING_ACTIONS = frozenset({
+    "action_check_subscription", "action_payment_failed", "action_make_payment",
+    "action_renew_membership", "action_rejoin_membership", "action_membership_status",
+    "action_ballot_eligibility", "action_ballot_paper_missing", "action_ballot_info",
+    "action_join_membership", "action_industrial_action_info",
+})
+# Forms that are not a member's request in themselves.
+_SIDE_FORMS = frozenset({"identity_form", "rating_form"})
+
+
+@dataclass(frozen=True)
+class TurnSeen:
+    """What one member turn did, as the dashboard counts it."""
+
+    intent: str | None
+    fallback: bool
+    misunderstood: bool = False
+    request_started: bool = False
+    resolved: bool = False
 # What the dashboard accepts as an intent name (api/conversations/schemas.py Turn).
 _REPORTED_INTENT = re.compile(r"^[a-z_]{1,60}$")
 # How long stopping a channel waits for the turns it is still counting.
@@ -35,17 +71,35 @@ def processor_of(agent: Any) -> Any:
     return getattr(agent, "processor", None) if agent is not None else None
 
 
-def turn_of(tracker: Any) -> tuple[str | None, bool]:
-    """The intent of the member's latest message, and whether the assistant fell back on it."""
+def turn_of(tracker: Any) -> TurnSeen:
+    """What the assistant did with the member's latest message (see the module docstring)."""
     latest = tracker.latest_message
     intent = (latest.intent or {}).get("name") if latest is not None else None
     fallback = intent == FALLBACK_INTENT
+    misunderstood = started = resolved = False
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             break
-        if getattr(event, "action_name", None) in FALLBACK_ACTIONS:
-            fallback = True
-    return (intent if isinstance(intent, str) and intent else None), fallback
+        action = event.action_name if isinstance(event, ActionExecuted) else None
+        fallback = fallback or action in FALLBACK_ACTIONS
+        misunderstood = misunderstood or action in NOT_FORWARD_ACTIONS or isinstance(
+            event, ActionExecutionRejected)
+        if isinstance(event, SlotSet):
+            if event.key == "form_failures" and (event.value or 0) > 0:
+                misunderstood = True
+            started = started or (event.key == "goal" and bool(event.value))
+            resolved = resolved or (event.key == "last_reference" and bool(event.value))
+        if isinstance(event, ActiveLoop) and event.name and event.name not in _SIDE_FORMS:
+            started = True
+        if action in ANSWERING_ACTIONS:
+            started = resolved = True
+    return TurnSeen(
+        intent=intent if isinstance(intent, str) and intent else None,
+        fallback=fallback,
+        misunderstood=misunderstood or fallback,
+        request_started=started,
+        resolved=resolved,
+    )
 
 
 @dataclass
@@ -56,7 +110,7 @@ class TurnCounter:
     channel: str
     # Kept small: an entry lives from the gate to the end of the same message's turn.
     _awaiting_turn: set[str] = field(default_factory=set, repr=False)
-    _turns_seen: dict[str, tuple[str | None, bool]] = field(default_factory=dict, repr=False)
+    _turns_seen: dict[str, TurnSeen] = field(default_factory=dict, repr=False)
     _counting: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     @property
@@ -95,29 +149,32 @@ class TurnCounter:
         self._counting.add(task)
         task.add_done_callback(self._counting.discard)
 
-    def _take_turn(self, conversation_id: str) -> tuple[str | None, bool] | None:
+    def _take_turn(self, conversation_id: str) -> TurnSeen | None:
         # Taken at once: the member's next message must not be counted in this one's place.
         self._awaiting_turn.discard(conversation_id)
         return self._turns_seen.pop(conversation_id, None)
 
     async def _count(
-        self, conversation_id: str, agent: Any, seen: tuple[str | None, bool] | None
+        self, conversation_id: str, agent: Any, seen: TurnSeen | None
     ) -> None:
-        if seen is not None:
-            intent, fallback = seen
-        else:
+        if seen is None:
             processor = processor_of(agent)
             if processor is None:
                 return
             try:
-                intent, fallback = turn_of(await processor.get_tracker(conversation_id))
+                seen = turn_of(await processor.get_tracker(conversation_id))
             except Exception:
                 # Counting is for the dashboard; it must never cost the member their answer.
                 log.exception("handoff %s: turn not read from the tracker", self.channel)
                 return
+        intent = seen.intent
         if intent is not None and not _REPORTED_INTENT.match(intent):
             intent = None
         try:
-            await self.api.turn(conversation_id, intent=intent, fallback=fallback)
+            await self.api.turn(
+                conversation_id, intent=intent, fallback=seen.fallback,
+                misunderstood=seen.misunderstood, request_started=seen.request_started,
+                resolved=seen.resolved,
+            )
         except RecordsApiError as exc:
             log.warning("handoff %s: turn not counted (%s)", self.channel, exc)

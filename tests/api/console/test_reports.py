@@ -26,19 +26,30 @@ from tests.api.console.conftest import open_case, sign_in
 
 
 def _conversations(db: Session, settings: Settings) -> None:
-    """Four conversations: two webchat (one escalated), two Telegram; 2 fallbacks in 8 turns."""
+    """Four conversations: two webchat (one escalated), two Telegram; 2 fallbacks in 8 turns.
+
+    w1 changed an address (resolved); w2 complained and was handed to a person; t1 started an
+    address change, was asked "what would you like me to do with that?" and gave up
+    (abandoned, and a misunderstanding though no fallback); t2 asked nothing we do.
+    """
     now = utcnow()
+    # (fallback, misunderstood, request started, resolved) per turn
     plan = [
-        ("w1", "webchat", "change_address", [False, False]),
-        ("w2", "webchat", "complaint", [False, True, False]),
-        ("t1", "telegram", "change_address", [False]),
-        ("t2", "telegram", "ballot_when", [True, False]),
+        ("w1", "webchat", "change_address", [(False, False, True, False),
+                                             (False, False, False, True)]),
+        ("w2", "webchat", "complaint", [(False, False, True, False), (True, False, False, False),
+                                        (False, False, False, False)]),
+        ("t1", "telegram", "change_address", [(False, True, True, False)]),
+        ("t2", "telegram", "ballot_when", [(True, False, False, False),
+                                           (False, False, False, False)]),
     ]
-    for conversation_id, channel, intent, fallbacks in plan:
-        for fallback in fallbacks:
+    for conversation_id, channel, intent, turns in plan:
+        for fallback, misunderstood, started, resolved in turns:
             conversations.record_turn(db_session=db, conversation_id=conversation_id,
                                       channel=channel, intent=None if fallback else intent,
-                                      fallback=fallback, at=now - timedelta(hours=1))
+                                      fallback=fallback, misunderstood=misunderstood,
+                                      request_started=started, resolved=resolved,
+                                      at=now - timedelta(hours=1))
     case = open_case(db, settings, conversation_id="w2", intent="complaint")
     case.created_at = now - timedelta(minutes=50)
     db.add(CaseMessage(case_id=case.id, sender="staff", text="Hello",
@@ -53,9 +64,14 @@ def test_the_dashboard_figures(db: Session, settings: Settings) -> None:
 
     figures = reports.dashboard(db_session=db, settings=settings, days=30)
 
-    assert figures.conversations == 4 and figures.contained == 3
-    assert figures.containment == 0.75
+    assert figures.conversations == 4
+    # "Contained" would have said 3 of 4: the member who gave up counted as a success.
+    assert figures.outcomes == {"resolved": 1, "escalated": 1, "abandoned": 1,
+                                "in progress": 0, "no request": 1}
     assert (figures.fallback_turns, figures.member_turns) == (2, 8)
+    assert figures.misunderstood_turns == 3 and figures.misunderstanding_rate == 3 / 8
+    by_channel = {row.name: row.counts for row in figures.by_channel}
+    assert by_channel["telegram"]["abandoned"] == 1 and by_channel["webchat"]["resolved"] == 1
     assert figures.channels == ["telegram", "webchat"]
     assert len(figures.days) == 30 and figures.days[-1] == figures.last_day
     per_channel = {"webchat": 0, "telegram": 0}
@@ -80,7 +96,8 @@ def test_the_dashboard_page_draws_its_charts(
     page = console.get("/console/dashboard").text
 
     assert page.count("<svg") == 5
-    assert 'id="fig-containment">75%' in page and 'id="fig-fallback">25%' in page
+    assert 'id="fig-resolved">25%' in page and 'id="fig-abandoned">25%' in page
+    assert 'id="fig-escalated">25%' in page and 'id="fig-misunderstood">38%' in page
     assert 'id="fig-first-reply">20m' in page
     assert "complaint" in page and "100% of 1" in page
     assert console.get("/console/dashboard?days=3").status_code == 422
@@ -165,3 +182,17 @@ def test_the_data_quality_report_and_its_audited_csv(
     # A higher threshold drops the member owing £54.50.
     higher = console.get("/console/data-quality.csv?arrears_over=60").text
     assert "arrears_over_threshold" not in higher
+
+
+def test_a_request_still_open_is_in_progress_until_the_member_has_been_quiet_long_enough(
+    db: Session, settings: Settings
+) -> None:
+    now = utcnow()
+    for conversation_id, ago in (("recent", timedelta(minutes=5)), ("quiet", timedelta(hours=2))):
+        conversations.record_turn(db_session=db, conversation_id=conversation_id,
+                                  channel="webchat", intent="change_address", fallback=False,
+                                  request_started=True, at=now - ago)
+
+    figures = reports.dashboard(db_session=db, settings=settings, days=7)
+
+    assert figures.outcomes["in progress"] == 1 and figures.outcomes["abandoned"] == 1
