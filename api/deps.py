@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from anyio import to_thread
 from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.config import Settings, get_settings
@@ -69,21 +71,39 @@ SessionDep = Annotated[Session, Depends(request_session)]
 CHANNELS = ("webchat", "telegram", "email", "rest", "console", "api", "import")
 
 
+_NOT_SIGNED_IN = "Sign in or present a valid token."
+# Read by table name: this module is below the staff domain, which owns the table.
+_STAFF_STANDING = text("SELECT active, role FROM staff_users WHERE id = :id")
+
+
 async def get_caller(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+    settings: SettingsDep,
+    db: Annotated[Session, Depends(get_db)],
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
-    """The verified caller, or 401."""
+    """The verified caller, or 401.
+
+    A staff token carries the role it was issued with and lasts hours, so the staff member is
+    read again on every request: a deactivated account is refused at once, and a changed role
+    counts from the next request, not the next sign-in.
+    """
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise HTTPException(
-            401, "Sign in or present a valid token.", {"WWW-Authenticate": "Bearer"}
-        )
+        raise HTTPException(401, _NOT_SIGNED_IN, {"WWW-Authenticate": "Bearer"})
     try:
-        return caller_from_bearer(token.strip(), settings=settings)
+        caller = caller_from_bearer(token.strip(), settings=settings)
     except InvalidToken:
-        raise HTTPException(
-            401, "Sign in or present a valid token.", {"WWW-Authenticate": "Bearer"}
-        ) from None
+        raise HTTPException(401, _NOT_SIGNED_IN, {"WWW-Authenticate": "Bearer"}) from None
+    if caller.kind != "staff":
+        return caller
+    standing = await to_thread.run_sync(
+        lambda: db.execute(_STAFF_STANDING, {"id": caller.staff_id}).first()
+    )
+    if standing is None or not standing.active:
+        raise HTTPException(401, "This staff account is not active.",
+                            {"WWW-Authenticate": "Bearer"})
+    role = getattr(standing.role, "value", standing.role)
+    return replace(caller, role=str(role))
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

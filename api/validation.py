@@ -149,10 +149,40 @@ def parse_iso_date(raw: str, *, field: str) -> date:
         raise InvalidValue(f"{field} must be a date written YYYY-MM-DD.", field=field) from exc
 
 
+CARD_MASK = "[card number removed]"
+# A run of 13-19 digits, in groups split by a space, dash or dot, as card numbers are typed.
+_CARD_CANDIDATE = re.compile(r"(?<![\d])\d(?:[ \-.]?\d){12,18}(?![\d])")
+
+
+def luhn_valid(digits: str) -> bool:
+    """True when `digits` passes the Luhn check every payment card number passes."""
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def mask_card_numbers(text: str) -> str:
+    """`text` with every payment card number in it replaced by CARD_MASK.
+
+    PCI DSS: a card number must never be stored. The member channels mask what members type
+    (bot/safety.py); this catches what staff type into a note and what an integration sends,
+    in every free-text field the records API stores. Membership numbers, phone numbers and
+    references are too short, and a long number that fails the Luhn check is kept.
+    """
+    def masked(found: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", found.group())
+        return CARD_MASK if 13 <= len(digits) <= 19 and luhn_valid(digits) else found.group()
+
+    return _CARD_CANDIDATE.sub(masked, text)
+
+
 def clean_text(
     raw: str | None, *, field: str, max_length: int, required: bool = False
 ) -> str | None:
-    """Trimmed text, NFC-normalised; control, bidi and zero-width characters are refused."""
+    """Trimmed text, NFC-normalised, card numbers masked; control, bidi and zero-width
+    characters are refused."""
     value = unicodedata.normalize("NFC", (raw or "").strip())
     if not value:
         if required:
@@ -167,7 +197,7 @@ def clean_text(
             f"{field} contains invisible formatting characters (type it again without them).",
             field=field,
         )
-    return value
+    return mask_card_numbers(value)
 
 
 def clean_line(

@@ -17,8 +17,11 @@ from api.ballots.schemas import (
     ReplacementRequestForStaff,
 )
 from api.config import Settings
-from api.deps import CallerDep, ChannelDep, SessionDep, SettingsDep, StaffCaller
+from api.deps import CallerDep, ChannelDep, SessionDep, SettingsDep
 from api.members.deps import OwnedMember
+from api.security import Caller
+from api.staff.deps import staff_who_may
+from api.staff.permissions import Permission
 from api.timekeeping import local_today, utcnow
 
 router = APIRouter(tags=["ballots"])
@@ -136,7 +139,7 @@ def request_replacement_paper(
 )
 def replacement_requests(
     ballot_code: BallotCode,
-    _staff: StaffCaller,
+    _staff: Annotated[Caller, staff_who_may(Permission.decide_changes)],
     db: SessionDep,
     status: Annotated[ReplacementStatus | None, Query()] = None,
 ) -> list[ReplacementRequestForStaff]:

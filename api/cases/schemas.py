@@ -13,7 +13,7 @@ from api.changes.models import IdentityLevel
 from api.deps import CHANNELS
 from api.errors import InvalidValue
 from api.staff.models import Team
-from api.validation import clean_text, normalise_membership_number
+from api.validation import clean_text, mask_card_numbers, normalise_membership_number
 
 CollectedKey = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 CollectedValue = Annotated[str, StringConstraints(max_length=1000)]
@@ -39,6 +39,11 @@ class TranscriptLine(BaseModel):
     at: str | None = Field(default=None, max_length=40)
     sender: str = Field(max_length=20)
     text: str = Field(max_length=5000)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return mask_card_numbers(value)
 
 
 class CaseOpen(BaseModel):
@@ -72,6 +77,12 @@ class CaseOpen(BaseModel):
     @classmethod
     def _summary(cls, value: str) -> str:
         return _clean(value, field="summary", max_length=500, required=True) or ""
+
+    @field_validator("collected_values")
+    @classmethod
+    def _collected(cls, value: dict[str, str]) -> dict[str, str]:
+        # Values an integration collected are stored and shown to staff: no card numbers.
+        return {name: mask_card_numbers(text) for name, text in value.items()}
 
     @field_validator("channel")
     @classmethod

@@ -25,6 +25,9 @@ from api.deps import CallerDep, ChannelDep, SessionDep, StaffCaller
 from api.members.deps import OwnedMember
 from api.members.models import Member
 from api.payments.arrears import public_view
+from api.security import Caller
+from api.staff.deps import staff_who_may
+from api.staff.permissions import Permission
 
 router = APIRouter(tags=["changes"])
 
@@ -143,7 +146,7 @@ def change_history(member: OwnedMember, db: SessionDep) -> list[ChangeRequestPub
 
 @router.get("/change-requests", response_model=list[ChangeForReview])
 def review_queue(
-    _staff: StaffCaller,
+    _staff: Annotated[Caller, staff_who_may(Permission.decide_changes)],
     db: SessionDep,
     status: Annotated[ChangeStatus, Query()] = ChangeStatus.pending_review,
 ) -> list[ChangeForReview]:

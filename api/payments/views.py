@@ -48,6 +48,9 @@ from api.payments.schemas import (
     RefundRequestList,
     RefundRequestPublic,
 )
+from api.security import Caller
+from api.staff.deps import staff_who_may
+from api.staff.permissions import Permission
 
 router = APIRouter(tags=["payments"])
 pages_router = APIRouter(tags=["payment page"], include_in_schema=False)
@@ -193,7 +196,9 @@ def _refund_for_staff(db: SessionDep, refund: RefundRequest) -> RefundRequestFor
 
 @router.get("/refund-requests", response_model=RefundRequestList)
 def list_refund_requests(
-    _staff: StaffCaller, db: SessionDep, status: RefundStatus | None = RefundStatus.pending_review
+    _staff: Annotated[Caller, staff_who_may(Permission.decide_changes)],
+    db: SessionDep,
+    status: RefundStatus | None = RefundStatus.pending_review,
 ) -> RefundRequestList:
     """Refund requests for staff to work through, oldest first."""
     found = payments.refund_requests(db_session=db, status=status)
