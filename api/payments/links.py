@@ -150,6 +150,15 @@ class BankDetails:
     collection_day: int
 
 
+def collection_day_of(raw: str | None) -> int | None:
+    """The collection day typed (1 to 28), or None.
+
+    ASCII digits only: "²".isdigit() is true, and int("²") raised a 500 on the payment page.
+    """
+    day = (raw or "").strip()
+    return int(day) if re.fullmatch(r"[0-9]{1,2}", day) and 1 <= int(day) <= 28 else None
+
+
 def validate_bank_details(
     *, account_holder: str | None, sort_code: str | None, account_number: str | None,
     collection_day: str | None,
@@ -167,12 +176,12 @@ def validate_bank_details(
     number = re.sub(r"\s", "", account_number or "")
     if not re.fullmatch(r"[0-9]{8}", number):
         problems["account_number"] = "Enter an account number of 8 digits."
-    day = (collection_day or "").strip()
-    if not (day.isdigit() and 1 <= int(day) <= 28):
+    day = collection_day_of(collection_day)
+    if day is None:
         problems["collection_day"] = "Choose a collection day from 1 to 28."
-    if problems or holder is None:
+    if problems or holder is None or day is None:
         return None, problems
-    return BankDetails(holder, sort, number, int(day)), problems
+    return BankDetails(holder, sort, number, day), problems
 
 
 def set_up_mandate(

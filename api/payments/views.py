@@ -358,11 +358,10 @@ def submit_payment_page(
                     "Confirm you are the account holder and can authorise Direct Debits."
                 )
             if details is None or problems:
-                day = (collection_day or "").strip()
                 return _mandate_form(
                     settings=settings, link=link, member=member, errors=problems,
                     account_holder=(account_holder or "")[:100],
-                    collection_day=int(day) if day.isdigit() and 1 <= int(day) <= 28 else 1,
+                    collection_day=links.collection_day_of(collection_day) or 1,
                 )
             created = links.set_up_mandate(
                 db_session=db, settings=settings, link=link, nonce=nonce, details=details

@@ -129,6 +129,9 @@ def test_setting_up_a_mandate_keeps_only_the_last_two_digits(
         ({"account_number": "1234567a"}, "account_number"),
         ({"collection_day": "29"}, "collection_day"),
         ({"collection_day": "first"}, "collection_day"),
+        # Digits to str.isdigit() that int() cannot read: once a 500 on this page.
+        ({"collection_day": "\u00b2"}, "collection_day"),
+        ({"collection_day": "1\u00b9"}, "collection_day"),
         ({"account_holder": ""}, "account_holder"),
         ({"account_holder": "x" * 101}, "account_holder"),
         ({"authorise": None}, "authorise"),
