@@ -33,13 +33,14 @@ ASK_NUMBER = (
 NOT_A_NUMBER = (
     "A membership number is seven digits, like 1234567. Please try again, or send /cancel."
 )
-NO_SUCH_NUMBER = (
-    "I couldn't send a code for that membership number. Please check it and try again, or "
-    "send /cancel."
-)
-NO_EMAIL = (
-    "There's no email address on that membership, so I can't send a code to link this "
-    "account. You can still use this chat: I'll ask you some security questions instead."
+# The one answer to any seven-digit number: a membership with an email address, one without,
+# and no membership at all must look the same, or /link tells strangers which numbers are real
+# members' and which of them have an email on record.
+CODE_SENT_IF_KNOWN = (
+    "If that membership number has an email address on our records, I've emailed a six-digit "
+    "code to it. Please type it here to link this account; it expires in 10 minutes. If no "
+    "email comes, check the number and send /link again, or carry on without linking: I'll "
+    "ask you some security questions instead. (Send /cancel to stop.)"
 )
 TOO_MANY_CODES = (
     "Too many codes have been asked for recently. Please wait an hour, then send /link again."
@@ -63,13 +64,6 @@ UNLINKED = (
     "about your membership I'll ask you some security questions first."
 )
 NOT_LINKED = "This Telegram account isn't linked to a membership."
-
-
-def _code_sent(sent_to: str) -> str:
-    return (
-        f"I've emailed a six-digit code to {sent_to}. Please type it here to link this account. "
-        "It expires in 10 minutes. (Send /cancel to stop.)"
-    )
 
 
 def _linked(membership_number: str) -> str:
@@ -165,13 +159,10 @@ class AccountLinking:
                 membership_number=number, purpose=LINK_TELEGRAM, subject=self.subject(user)
             )
         except RecordsApiRefused as refused:
-            if refused.status in (404, 422):
-                return self._failed(
-                    attempt, limit=MAX_NUMBER_TRIES, again=NO_SUCH_NUMBER, given_up=GIVEN_UP_NUMBER
-                )
+            if refused.status in (404, 409, 422):
+                # No such member, or none with an email: answered as if a code went out.
+                return self._await_code(user, number)
             self.store.end_link_attempt(user)
-            if refused.status == 409:
-                return [NO_EMAIL]
             if refused.status == 429:
                 return [TOO_MANY_CODES]
             log.warning("one-time code refused with HTTP %s", refused.status)
@@ -180,10 +171,14 @@ class AccountLinking:
             log.warning("one-time code not sent: %s", exc)
             self.store.end_link_attempt(user)
             return [CANNOT_SEND]
+        del sent  # where it went (a masked address) would say the number is a member's
+        return self._await_code(user, number)
+
+    def _await_code(self, user: int, number: str) -> list[str]:
         self.store.save_link_attempt(
             LinkAttempt(telegram_user_id=user, step="code", membership_number=number)
         )
-        return [_code_sent(sent.sent_to)]
+        return [CODE_SENT_IF_KNOWN]
 
     async def _code_answer(self, attempt: LinkAttempt, text: str) -> list[str]:
         code = _code(text)
