@@ -110,6 +110,23 @@ WHY_WE_ASK = {
 }
 
 
+# "I don't know my old postcode", "can't remember it": no amount of asking again will help.
+_CANNOT_ANSWER = re.compile(
+    r"\b(don'?t|do not|dont) (know|remember|have)\b|\bnot sure\b|\bno idea\b|"
+    r"\b(can'?t|cannot|cant) (remember|find|recall)\b|\bforgot(ten)?\b",
+    re.IGNORECASE,
+)
+ANOTHER_WAY = (
+    "That's fine: someone in the team can check who you are another way, for example with "
+    "the email address on your record. I'll pass you to them now, with what you've told me."
+)
+
+
+def cannot_answer(text: str) -> bool:
+    """The member says they cannot give this answer (rather than giving a wrong one)."""
+    return bool(_CANNOT_ANSWER.search(text or ""))
+
+
 def asks_why(text: str) -> bool:
     """The member asks why a question is asked, rather than answering it."""
     return bool(_WHY.search(text or "")) and "?" in (text or "") or bool(
@@ -141,6 +158,13 @@ class ValidateIdentityForm(MemberForm):
             dispatcher.utter_message(text=WHY_WE_ASK[asked])
         return await super().run(dispatcher, tracker, domain)
 
+    @staticmethod
+    def _another_way(dispatcher: CollectingDispatcher, slot: str) -> dict[str, Any]:
+        # Ends the check (MemberForm asks nothing more once `form_outcome` is set); the
+        # verification step then hands the member to a person with the transcript.
+        dispatcher.utter_message(text=ANOTHER_WAY)
+        return {slot: None, "form_outcome": "cannot_answer", "form_failures": 0}
+
     async def extract_membership_number(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -150,6 +174,8 @@ class ValidateIdentityForm(MemberForm):
     async def validate_membership_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if cannot_answer(str(value or "")):
+            return self._another_way(dispatcher, "membership_number")
         number = parsing.membership_number(str(value or ""))
         if not number:
             return self.invalid(
@@ -163,6 +189,8 @@ class ValidateIdentityForm(MemberForm):
     async def validate_date_of_birth(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if cannot_answer(str(value or "")):
+            return self._another_way(dispatcher, "date_of_birth")
         born = parsing.date_of_birth(str(value or ""))
         if not born:
             return self.invalid(
@@ -176,6 +204,8 @@ class ValidateIdentityForm(MemberForm):
     async def validate_postcode(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if cannot_answer(str(value or "")):
+            return self._another_way(dispatcher, "postcode")
         code = parsing.postcode(str(value or ""))
         if not code:
             return self.invalid(

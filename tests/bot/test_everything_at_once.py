@@ -178,3 +178,19 @@ def test_why_the_date_of_birth_is_needed_gets_a_real_answer_and_the_check_goes_o
     assert "couldn't read" not in why, chat
     chat.say(born)
     assert "You pay" in chat.say(postcode), chat
+
+
+def test_a_member_who_does_not_know_their_old_postcode_is_offered_a_person(
+    stack: Assistant,
+) -> None:
+    born, _ = _factors(stack, "1000045")
+    chat = Conversation(stack)
+    chat.say("I've moved house")
+    chat.say("1000045")
+    chat.say(born)
+
+    reply = chat.say("i dont know my old postcode")
+
+    assert "check who you are another way" in reply, chat
+    assert "reference" in reply.lower(), chat  # the case a person picks up
+    assert "doesn't look like a UK postcode" not in reply, chat
