@@ -50,7 +50,10 @@ ENV PATH=/app/.venv/bot/bin:$PATH \
     OPENBLAS_NUM_THREADS=1
 RUN groupadd --system --gid 10001 memberdesk \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
-       --shell /usr/sbin/nologin memberdesk
+       --shell /usr/sbin/nologin memberdesk \
+    && install -d -o 10001 -g 10001 -m 0700 /var/lib/memberdesk
+# /var/lib/memberdesk: the action server's kept requests and the Telegram channel's store,
+# on a volume where they run (a new Docker volume takes this folder's owner).
 WORKDIR /app
 COPY --from=build /app/.venv/bot /app/.venv/bot
 COPY --from=browser /app/node_modules /app/node_modules
