@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the two virtual environments (records API, bot side) from the pinned requirements.
+# Builds the virtual environments (records API, bot side, and checkov for the deployment
+# tests) from the pinned requirements.
 # Idempotent: an environment whose requirements have not changed is left alone, so a second
 # run takes seconds.
 set -euo pipefail
@@ -37,11 +38,14 @@ quiet_pip() {
   "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 }
 
-# build_env NAME REQUIREMENTS [NO-DEPS] [UNWANTED]: create .venv/NAME and install when the pins
-# changed; NO-DEPS is installed without dependencies, UNWANTED's packages are removed after.
+# build_env NAME REQUIREMENTS [NO-DEPS] [UNWANTED] [PROJECT]: create .venv/NAME and install when
+# the pins changed; NO-DEPS is installed without dependencies, UNWANTED's packages are removed
+# after, and the project itself is installed (editable) unless PROJECT is `no`.
 build_env() {
-  local name=$1 requirements=$2 nodeps=${3:-} unwanted=${4:-} venv=".venv/$1" stamp
-  stamp=$(cat "$requirements" $nodeps $unwanted pyproject.toml | sha256sum | cut -c1-16)
+  local name=$1 requirements=$2 nodeps=${3:-} unwanted=${4:-} project=${5:-yes} venv=".venv/$1"
+  local stamp project_file=pyproject.toml
+  if [ "$project" = no ]; then project_file=; fi
+  stamp=$(cat "$requirements" $nodeps $unwanted $project_file | sha256sum | cut -c1-16)
   if [ -f "$venv/.installed" ] && [ "$(cat "$venv/.installed")" = "$stamp" ]; then
     echo "setup: $name environment is up to date"
     return 0
@@ -57,12 +61,17 @@ build_env() {
     # shellcheck disable=SC2046 # one package name per line
     quiet_pip "$venv/bin/python" -m pip uninstall --quiet --yes $(grep -v '^#' "$unwanted")
   fi
-  quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  if [ "$project" != no ]; then
+    quiet_pip "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  fi
   echo "$stamp" > "$venv/.installed"
 }
 
 build_env api requirements/api.txt
 build_env bot requirements/bot.txt requirements/bot-nodeps.txt requirements/bot-unwanted.txt
+# checkov, for tests/api/test_deployment.py: its pins clash with the records API's, and it
+# needs nothing of the project's.
+build_env checkov requirements/checkov.txt "" "" no
 
 # Browser-side packages the records API and the webchat serve (package.json); a lock-file
 # change reinstalls.
