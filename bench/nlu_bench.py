@@ -48,6 +48,7 @@ os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench.nlu.data import load_banking77, load_clinc150, subset  # noqa: E402
+from bench.nlu.others_words import last_release, others_words, run_others_words  # noqa: E402
 from bench.nlu.own import own_cross_validation, own_heldout, trimmed_training_file  # noqa: E402
 from bench.nlu.pipeline import project_pipeline, with_epochs, write_config  # noqa: E402
 from bench.nlu.public import (  # noqa: E402
@@ -78,12 +79,34 @@ STOCK_PIPELINE: list[dict[str, Any]] = [
 ]
 
 
+PARTS = ("public", "own", "others_words")
+
+
+def with_parts_kept(results: dict[str, Any], previous: Path) -> dict[str, Any]:
+    """A run of one part (--only) keeps the other parts of the last full results, each with
+    the date and command that measured it, so the report stays whole."""
+    measured = {part: {"date": results["meta"]["date"], "command": results["meta"]["command"]}
+                for part in PARTS if part in results}
+    if previous.exists() and not results["meta"]["smoke"]:
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        old_measured = old["meta"].get("measured") or {
+            part: {"date": old["meta"]["date"], "command": old["meta"]["command"]}
+            for part in PARTS if part in old}
+        for part in PARTS:
+            if part not in results and part in old:
+                results[part] = old[part]
+                measured[part] = old_measured[part]
+    results["meta"]["measured"] = measured
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the benchmark and writes docs/benchmarks-nlu.{json,md}."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true",
                         help="tiny subsets and one epoch: checks the harness, not the model")
-    parser.add_argument("--only", choices=("public", "own"), help="run one half only")
+    parser.add_argument("--only", choices=("public", "own", "others"),
+                        help="run one part only")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--stock-epochs", type=int, default=STOCK_EPOCHS)
     parser.add_argument("--skip-stock", action="store_true",
@@ -143,8 +166,31 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 results["own"]["cross_validation"] = own_cross_validation(
                     config, ROOT / "data" / "nlu", 2, work / "cv", keep_per_intent=4)
+        if args.only in (None, "others"):
+            nlu_files = sorted((ROOT / "data" / "nlu").glob("*.yml"))
+            own_files = [p for p in nlu_files if p.name != "public.yml"]
+            requests = others_words(args.datasets)
+            if args.smoke:
+                requests = requests[::200]
+            others: dict[str, dict[str, Any]] = {
+                "memberdesk pipeline": {"pipeline": pipeline, "files": nlu_files},
+                "last release (own data only)": {"pipeline": last_release(pipeline),
+                                                 "files": own_files},
+                "TF-IDF + logistic regression": {"predictor": tfidf_logreg_predictor,
+                                                 "files": nlu_files},
+                f"stock Rasa ({epochs} epochs)": {"pipeline": stock, "files": nlu_files},
+            }
+            if args.skip_stock:
+                del others[f"stock Rasa ({epochs} epochs)"]
+            if args.smoke:
+                smoke_file = trimmed_training_file(ROOT / "data" / "nlu", 6,
+                                                   work / "smoke-others" / "nlu.yml")
+                others = {name: {**system, "files": [smoke_file]}
+                          for name, system in others.items()}
+            results["others_words"] = run_others_words(others, requests, work / "others")
     results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
+    results = with_parts_kept(results, args.out / "benchmarks-nlu.json")
     (args.out / "benchmarks-nlu.json").write_text(json.dumps(results, indent=2) + "\n",
                                                    encoding="utf-8")
     (args.out / "benchmarks-nlu.md").write_text(markdown(results) + "\n", encoding="utf-8")

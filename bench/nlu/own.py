@@ -64,14 +64,25 @@ def own_heldout(config: Path, train_paths: Path | list[Path], heldout: Path, wor
 
 
 def own_cross_validation(config: Path, nlu_folder: Path, folds: int, work: Path,
-                         keep_per_intent: int | None = None) -> dict[str, Any]:
-    """Stratified k-fold cross-validation over the project's NLU data (regexes kept)."""
+                         keep_per_intent: int | None = None,
+                         always_train: tuple[str, ...] = ("public.yml",)) -> dict[str, Any]:
+    """Stratified k-fold cross-validation over the project's NLU data (regexes kept).
+
+    The files named in `always_train` (the examples generated from public data sets) are in
+    every fold's training data and never scored: the folds are our own examples.
+    """
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
     from sklearn.model_selection import StratifiedKFold
 
+    files = sorted(nlu_folder.glob("*.yml"))
     with quiet_rasa():
-        data = load_data(str(nlu_folder))
+        data = TrainingData().merge(*[load_data(str(f)) for f in files
+                                      if f.name not in always_train])
+        extra = TrainingData().merge(*[load_data(str(f)) for f in files
+                                       if f.name in always_train])
+    if keep_per_intent is not None:
+        extra = TrainingData()
     examples = first_per_intent([m for m in data.intent_examples if m.get("text")],
                                 keep_per_intent)
     intents = [m.get("intent") for m in examples]
@@ -82,7 +93,7 @@ def own_cross_validation(config: Path, nlu_folder: Path, folds: int, work: Path,
         folder = work / f"fold{fold}"
         folder.mkdir(parents=True)
         train = TrainingData(
-            training_examples=[examples[i] for i in train_index],
+            training_examples=[examples[i] for i in train_index] + extra.intent_examples,
             regex_features=data.regex_features, lookup_tables=data.lookup_tables,
             entity_synonyms=data.entity_synonyms,
         )

@@ -23,6 +23,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"{', left out of this run (--skip-stock)' if meta.get('stock_skipped') else ''}.",
         "",
     ]
+    measured = meta.get("measured") or {}
+    if len({(m["date"], m["command"]) for m in measured.values()}) > 1:
+        lines += ["Parts measured separately: " + "; ".join(
+            f"{part} on {m['date']} with `{m['command']}`" for part, m in measured.items())
+            + ".", ""]
     public = results.get("public", {})
     if "banking77" in public:
         b = public["banking77"]
@@ -56,6 +61,7 @@ def markdown(results: dict[str, Any]) -> str:
                   f"{percent(s['in_scope_accuracy_with_threshold'])} | {s['threshold']} | "
                   f"{s['train_seconds']} |" for name, s in c["systems"].items()]
         lines.append("")
+    lines += others_words_section(results.get("others_words"))
     own = results.get("own", {})
     for key, title in (("heldout", "Own data: held-out test set (tests/nlu/heldout.yml)"),
                        ("cross_validation", "Own data: cross-validation over data/nlu")):
@@ -89,3 +95,41 @@ def markdown(results: dict[str, Any]) -> str:
                                   for c in o["confusions"]) + "."]
         lines.append("")
     return "\n".join(lines)
+
+
+def others_words_section(others: dict[str, Any] | None) -> list[str]:
+    """Requests written by other people: Banking77's and CLINC150's test splits, mapped."""
+    if not others:
+        return []
+    lines = [
+        f"### Others' words ({others['requests']} requests from Banking77's and CLINC150's "
+        f"test splits: {others['our_requests']} ours, {others['out_of_scope']} out of scope)",
+        "",
+        "Mapped to our intents by bench/nlu/public_mapping.yml; never trained or tuned on. "
+        "A request is right when the intent after the fallback threshold is the mapped one; "
+        "an out-of-scope request only when the answer is `out_of_scope` (\"that's not "
+        "something I can help with\"), so a fallback counts as wrong. *Typos*: the same rows "
+        "with one random edit in every word of four letters or more.", "",
+        "| system | accuracy % | our requests % | out of scope % | Banking77 rows % | "
+        "CLINC150 rows % | with typos % | typo loss (points) | training s | parse ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in others["systems"].items():
+        clean = s["clean"]
+        lines.append(
+            f"| {name} | {percent(clean['accuracy'])} | {percent(clean['our_requests'])} | "
+            f"{percent(clean['out_of_scope'])} | {percent(clean['by_source']['banking77'])} | "
+            f"{percent(clean['by_source']['clinc150'])} | "
+            f"{percent(s['typos']['accuracy'])} | {s['typo_loss_points']} | "
+            f"{s['train_seconds']} | {s['parse_ms_median']} |")
+    first = next(iter(others["systems"].values()))
+    lines += ["", "Recall per intent for the first system (clean / with typos): "
+              + "; ".join(f"{intent} {percent(v['recall'])} / "
+                          f"{percent(first['typos']['by_intent'][intent]['recall'])} "
+                          f"({v['support']})"
+                          for intent, v in first["clean"]["by_intent"].items()) + "."]
+    if first["clean"]["confusions"]:
+        lines += ["", "Its most frequent mistakes (meant -> answered: count): "
+                  + "; ".join(f"{c['intent']} -> {c['predicted']}: {c['count']}"
+                              for c in first["clean"]["confusions"]) + "."]
+    return [*lines, ""]

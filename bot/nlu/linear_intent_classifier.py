@@ -10,6 +10,7 @@ saved as plain numpy arrays, so loading it runs no pickled code.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,13 @@ from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_RANKING_KEY,
+    METADATA,
+    METADATA_INTENT,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
@@ -73,8 +80,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         """C is the inverse regularisation strength; ranking_length as in Rasa's classifiers.
 
         feature_weights maps a featurizer's alias to the length its unit block is scaled to.
+        source_weights maps the `source` an intent block's metadata names (for example the
+        examples generated from public data sets) to how much each of its examples counts in
+        training; examples with no source count 1.
         """
-        return {"C": 10.0, "max_iter": 1000, "feature_weights": {},
+        return {"C": 10.0, "max_iter": 1000, "feature_weights": {}, "source_weights": {},
                 RANKING_LENGTH: LABEL_RANKING_LENGTH}
 
     @staticmethod
@@ -94,14 +104,15 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         """A classifier, trained when intents, weights and bias are given."""
         if float(config["C"]) <= 0:
             raise InvalidConfigException(f"{type(self).__name__}: C must be positive")
-        feature_weights = config.get("feature_weights") or {}
-        if not isinstance(feature_weights, dict) or any(
-            not isinstance(w, (int, float)) or w <= 0 for w in feature_weights.values()
-        ):
-            raise InvalidConfigException(
-                f"{type(self).__name__}: feature_weights must map featurizer aliases to "
-                f"positive numbers"
-            )
+        for key, keyed_by in (("feature_weights", "featurizer aliases"),
+                              ("source_weights", "example sources")):
+            weights_by = config.get(key) or {}
+            if not isinstance(weights_by, dict) or any(
+                not isinstance(w, (int, float)) or w <= 0 for w in weights_by.values()
+            ):
+                raise InvalidConfigException(
+                    f"{type(self).__name__}: {key} must map {keyed_by} to positive numbers"
+                )
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
@@ -123,20 +134,27 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the model on the intent examples and saves it."""
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
-        rows, labels = [], []
+        rows, labels, counts = [], [], []
         for message in training_data.intent_examples:
             features = sentence_features(message, self._config.get("feature_weights"))
             if features is not None and message.get(INTENT):
                 rows.append(features)
                 labels.append(message.get(INTENT))
+                counts.append(self._weight_of(message))
         if len(set(labels)) < 2:
             logger.warning(f"{type(self).__name__} needs two intents or more; not trained.")
             return self._resource
         model = LogisticRegression(C=float(self._config["C"]),
                                    max_iter=int(self._config["max_iter"]))
-        model.fit(scipy.sparse.vstack(rows, format="csr"), labels)
+        with warnings.catch_warnings():
+            # max_iter is set low on purpose (config.yml): past it the fit changes no
+            # prediction on validation data, and scikit-learn would warn at every training.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(scipy.sparse.vstack(rows, format="csr"), labels,
+                      sample_weight=np.array(counts, dtype=np.float64))
         self.intents = model.classes_.astype(str)
         coef, intercept = model.coef_, model.intercept_
         if len(self.intents) == 2:
@@ -151,6 +169,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             np.savez(folder / MODEL_FILE, intents=self.intents, weights=self.weights,
                      bias=self.bias)
         return self._resource
+
+    def _weight_of(self, message: Message) -> float:
+        """How much a training example counts: its intent block's metadata `source`, weighed."""
+        metadata = message.get(METADATA) or {}
+        block = metadata.get(METADATA_INTENT) if isinstance(metadata, dict) else None
+        source = block.get("source") if isinstance(block, dict) else None
+        return float((self._config.get("source_weights") or {}).get(source, 1.0))
 
     @classmethod
     def load(

@@ -107,3 +107,50 @@ def test_features_of_another_width_than_the_model_are_refused(tmp_path: Path) ->
     message.add_features(Features(np.ones((1, 5)), "sentence", TEXT, "counts"))
     with pytest.raises(ValueError, match="retrain"):
         classifier.scores(message)
+
+
+@pytest.mark.parametrize("weights", [{"public": 0}, {"public": "low"}, ["public"]])
+def test_bad_source_weights_are_refused(tmp_path: Path, weights: object) -> None:
+    config = {**LinearIntentClassifier.get_default_config(), "source_weights": weights}
+    with pytest.raises(InvalidConfigException):
+        LinearIntentClassifier(config, LocalModelStorage(tmp_path), Resource("classifier"))
+
+
+PUBLIC_AND_OWN = """
+version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - hello there
+- intent: goodbye
+  metadata:
+    source: public
+  examples: |
+    - hello again
+    - hello once more
+    - hello for the third time
+"""
+
+
+@pytest.mark.parametrize(("source_weights", "winner"), [({}, "goodbye"),
+                                                         ({"public": 0.1}, "greet")])
+def test_examples_from_a_weighed_source_count_less(
+    tmp_path: Path, source_weights: dict[str, float], winner: str
+) -> None:
+    """The intent block's metadata, as Rasa reads it from YAML, sets each example's weight:
+    three public examples outvote one of ours at full weight, not at a tenth."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    data = RasaYAMLReader().reads(PUBLIC_AND_OWN)
+    for message in data.intent_examples:
+        message.add_features(Features(np.array([[1.0, 0.0]]), "sentence", TEXT, "minilm"))
+    config = {**LinearIntentClassifier.get_default_config(), "source_weights": source_weights}
+    storage, resource = LocalModelStorage(tmp_path), Resource("classifier")
+    context = ExecutionContext(GraphSchema({}), node_name="classifier")
+    classifier = LinearIntentClassifier.create(config, storage, resource, context)
+    classifier.train(data)
+    probe = Message(data={TEXT: "hello"})
+    probe.add_features(Features(np.array([[1.0, 0.0]]), "sentence", TEXT, "minilm"))
+    (message,) = classifier.process([probe])
+    assert message.get("intent")["name"] == winner

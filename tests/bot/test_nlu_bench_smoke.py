@@ -32,6 +32,12 @@ def test_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
         assert own["per_intent"] and all(0.0 <= s["f1"] <= 1.0
                                          for s in own["per_intent"].values())
         assert "micro" in own["entities"]
+    others = results["others_words"]
+    assert len(others["systems"]) == 4 and others["requests"] > 0
+    for system in others["systems"].values():
+        for variant in ("clean", "typos"):
+            assert 0.0 <= system[variant]["accuracy"] <= 1.0
+            assert 0.0 <= system[variant]["out_of_scope"] <= 1.0
     # The held-out set covers every intent of the assistant.
     assert len(results["own"]["heldout"]["per_intent"]) == 31
 
@@ -39,3 +45,4 @@ def test_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
     assert report.startswith("## NLU")
     assert "### Banking77" in report and "### CLINC150" in report
     assert "held-out" in report and "cross-validation" in report
+    assert "### Others' words" in report
