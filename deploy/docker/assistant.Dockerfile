@@ -64,7 +64,7 @@ COPY channels/ /app/channels/
 USER 10001:10001
 EXPOSE 5005 5055
 # Rasa, the default command; the action server's and email triage's checks are set where they
-# run (deploy/compose.yaml, deploy/k8s).
+# run (deploy/compose.yaml, deploy/kubernetes).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=180s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5005/', timeout=4)"]
 CMD ["python", "-m", "rasa", "run", "--model", "models/memberdesk.tar.gz", "--interface", "0.0.0.0", "--port", "5005", "--endpoints", "bot/endpoints.production.yml", "--credentials", "bot/credentials.yml"]

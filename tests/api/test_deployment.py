@@ -1,6 +1,6 @@
 """The deployment files in deploy/ run what the code expects, the way `make run` runs it.
 
-- Each Kustomize tree (deploy/k8s/base and every overlay) renders with `kubectl kustomize`,
+- Each Kustomize tree (deploy/kubernetes/base and every overlay) renders with `kubectl kustomize`,
   and every object in it is valid for Kubernetes KUBERNETES_VERSION (kubernetes-validate's
   bundled schemas, strict: no unknown field passes).
 - checkov passes over the rendered overlays and both Dockerfiles, skipping only the checks
@@ -40,7 +40,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-K8S = DEPLOY / "k8s"
+K8S = DEPLOY / "kubernetes"
 OVERLAYS = ("production", "staging")
 TREES = ("base", *OVERLAYS)
 # The oldest Kubernetes release the manifests are meant for.
@@ -68,7 +68,7 @@ FAKE_SECRET = "s" * 40  # passes every length and character check of the setting
 def kubectl() -> str:
     found = shutil.which("kubectl")
     if found is None:
-        message = "kubectl is not installed: the Kustomize trees in deploy/k8s cannot be rendered"
+        message = "kubectl is not installed: the Kustomize trees in deploy/kubernetes cannot be rendered"
         if os.environ.get("MEMBERDESK_REQUIRE_KUBECTL") == "1":
             pytest.fail(message)
         pytest.skip("SKIPPING DEPLOYMENT TESTS - " + message)
@@ -462,7 +462,7 @@ def test_rasa_is_given_the_production_endpoints_and_every_variable_they_name(tre
     mounted = K8S / "base/rasa"
     assert (mounted / "endpoints.yml").read_text() == (
         ROOT / "bot/endpoints.production.yml"
-    ).read_text(), "deploy/k8s/base/rasa/endpoints.yml is a copy of bot/endpoints.production.yml"
+    ).read_text(), "deploy/kubernetes/base/rasa/endpoints.yml is a copy of bot/endpoints.production.yml"
     assert (mounted / "credentials.yml").read_text() == (ROOT / "bot/credentials.yml").read_text()
     assert yaml.safe_load((mounted / "credentials-telegram.yml").read_text()) == yaml.safe_load(
         supervise().TELEGRAM_SECTION
@@ -788,7 +788,7 @@ def test_the_manifests_set_only_variables_the_code_reads(tree: str) -> None:
         for box in spec.get("initContainers", []) + spec["containers"]:
             names |= {variable["name"] for variable in box.get("env", [])}
     unknown = names - known
-    assert not unknown, f"set in deploy/k8s but read nowhere in the code: {sorted(unknown)}"
+    assert not unknown, f"set in deploy/kubernetes but read nowhere in the code: {sorted(unknown)}"
 
 
 # --- images ---------------------------------------------------------------------------------
