@@ -68,7 +68,8 @@ FAKE_SECRET = "s" * 40  # passes every length and character check of the setting
 def kubectl() -> str:
     found = shutil.which("kubectl")
     if found is None:
-        message = "kubectl is not installed: the Kustomize trees in deploy/kubernetes cannot be rendered"
+        message = ("kubectl is not installed: the Kustomize trees in deploy/kubernetes cannot "
+                   "be rendered")
         if os.environ.get("MEMBERDESK_REQUIRE_KUBECTL") == "1":
             pytest.fail(message)
         pytest.skip("SKIPPING DEPLOYMENT TESTS - " + message)
@@ -462,7 +463,8 @@ def test_rasa_is_given_the_production_endpoints_and_every_variable_they_name(tre
     mounted = K8S / "base/rasa"
     assert (mounted / "endpoints.yml").read_text() == (
         ROOT / "bot/endpoints.production.yml"
-    ).read_text(), "deploy/kubernetes/base/rasa/endpoints.yml is a copy of bot/endpoints.production.yml"
+    ).read_text(), (
+        "deploy/kubernetes/base/rasa/endpoints.yml is a copy of bot/endpoints.production.yml")
     assert (mounted / "credentials.yml").read_text() == (ROOT / "bot/credentials.yml").read_text()
     assert yaml.safe_load((mounted / "credentials-telegram.yml").read_text()) == yaml.safe_load(
         supervise().TELEGRAM_SECTION
