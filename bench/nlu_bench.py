@@ -47,7 +47,12 @@ os.environ.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", "2")
 os.environ.setdefault("TF_INTER_OP_PARALLELISM_THREADS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench.nlu.data import load_banking77, load_clinc150, subset  # noqa: E402
+from bench.nlu.data import (  # noqa: E402
+    PUBLIC_EXAMPLES_FILE,
+    load_banking77,
+    load_clinc150,
+    subset,
+)
 from bench.nlu.others_words import last_release, others_words, run_others_words  # noqa: E402
 from bench.nlu.own import own_cross_validation, own_heldout, trimmed_training_file  # noqa: E402
 from bench.nlu.pipeline import project_pipeline, with_epochs, write_config  # noqa: E402
@@ -168,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                     config, ROOT / "data" / "nlu", 2, work / "cv", keep_per_intent=4)
         if args.only in (None, "others"):
             nlu_files = sorted((ROOT / "data" / "nlu").glob("*.yml"))
-            own_files = [p for p in nlu_files if p.name != "public.yml"]
+            own_files = [p for p in nlu_files if p.name != PUBLIC_EXAMPLES_FILE]
             requests = others_words(args.datasets)
             if args.smoke:
                 requests = requests[::200]

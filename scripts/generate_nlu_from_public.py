@@ -30,9 +30,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.nlu.data import load_banking77, load_clinc150, rasa_safe  # noqa: E402
+from bench.nlu.data import (  # noqa: E402
+    PUBLIC_EXAMPLES_FILE,
+    load_banking77,
+    load_clinc150,
+    rasa_safe,
+)
 
-OUTPUT = ROOT / "data" / "nlu" / "public.yml"
+OUTPUT = ROOT / "data" / "nlu" / PUBLIC_EXAMPLES_FILE
 MAPPING = ROOT / "bench" / "nlu" / "public_mapping.yml"
 DATASETS = Path(os.environ.get("MEMBERDESK_DATASETS", ROOT.parent / "shared" / "datasets"))
 HEADER = (

@@ -146,11 +146,6 @@ def last_release(pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return shipped
 
 
-def fallback_threshold(pipeline: list[dict[str, Any]]) -> float:
-    return float(next((s.get("threshold", 0.3) for s in pipeline
-                       if s["name"] == "FallbackClassifier"), 0.0))
-
-
 def run_others_words(systems: dict[str, dict[str, Any]], requests: list[Request], work: Path
                      ) -> dict[str, Any]:
     """Trains each system on its own data files and scores the clean and the typo texts.

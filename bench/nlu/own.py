@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.nlu.data import PUBLIC_EXAMPLES_FILE
 from bench.nlu.metrics import entity_scores, score_parses
 from bench.nlu.pipeline import parse_all, quiet_rasa, train_nlu
 
@@ -65,7 +66,7 @@ def own_heldout(config: Path, train_paths: Path | list[Path], heldout: Path, wor
 
 def own_cross_validation(config: Path, nlu_folder: Path, folds: int, work: Path,
                          keep_per_intent: int | None = None,
-                         always_train: tuple[str, ...] = ("public.yml",)) -> dict[str, Any]:
+                         always_train: tuple[str, ...] = (PUBLIC_EXAMPLES_FILE,)) -> dict[str, Any]:
     """Stratified k-fold cross-validation over the project's NLU data (regexes kept).
 
     The files named in `always_train` (the examples generated from public data sets) are in
