@@ -9,11 +9,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import pending
-from actions.api_client import RecordsApi
 from actions.base import MemberAction, MemberForm
-from actions.conversation import channel_of, member_api, verified_number
-from actions.escalation import case_request
+from actions.conversation import member_api, verified_number
+from actions.escalation import case_request, keep_case, post_case
 from actions.formatting import when
 from bot.records import RecordsApiUnavailable
 from bot.safety import mask_card_numbers
@@ -39,9 +37,9 @@ async def open_case(
     """Open a case without pausing the conversation; keep it for replay if the API is down."""
     body = case_request(tracker, reason=summary, intent=intent, summary=summary, priority=priority)
     try:
-        return await RecordsApi.as_service(channel=channel_of(tracker)).post("/cases", body)  # type: ignore[no-any-return]
+        return await post_case(tracker, body)
     except RecordsApiUnavailable:
-        pending.keep(method="POST", path="/cases", body=body, channel=body["channel"])
+        keep_case(tracker, body)
         dispatcher.utter_message(
             text="I can't reach the team's system right now, but I've saved this and it will "
             "reach them as soon as it's back. Nothing you've told me is lost."

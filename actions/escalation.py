@@ -24,7 +24,7 @@ from actions.conversation import (
 )
 from actions.goals import GOALS
 from actions.register_names import last_offer, new_name_notice, read_offer_answer
-from bot.records import RecordsApiUnavailable
+from bot.records import RecordsApiRefused, RecordsApiUnavailable
 
 FALLBACKS_BEFORE_ESCALATION = 2
 
@@ -62,6 +62,32 @@ def case_request(
     }
 
 
+async def post_case(tracker: Tracker, body: dict[str, Any]) -> dict[str, Any]:
+    """Open a case as the verified member when there is one, so the API links it to them.
+
+    The service token cannot say who a case is about (the API keeps its number as a claim for
+    staff to check). A member token that has run out falls back to that unverified case rather
+    than losing the request.
+    """
+    token = tracker.get_slot("member_token")
+    opened: dict[str, Any]
+    if token:
+        try:
+            opened = await RecordsApi.as_member(token, channel=body["channel"]).post("/cases", body)
+            return opened
+        except RecordsApiRefused as exc:
+            if exc.status != 401:
+                raise
+    opened = await RecordsApi.as_service(channel=body["channel"]).post("/cases", body)
+    return opened
+
+
+def keep_case(tracker: Tracker, body: dict[str, Any]) -> None:
+    """Keep a case for replay while the API is down, with the member's token if verified."""
+    pending.keep(method="POST", path="/cases", body=body, channel=body["channel"],
+                 member_token=tracker.get_slot("member_token"))
+
+
 def what_happens_next(case: dict[str, Any]) -> str:
     """Tell the member who has it and when to expect a reply, honestly."""
     team = case.get("team_name") or case.get("team") or "membership"
@@ -96,9 +122,9 @@ async def escalate(
     """
     body = case_request(tracker, reason=reason, intent=intent, summary=summary, priority=priority)
     try:
-        case = await RecordsApi.as_service(channel=body["channel"]).post("/cases", body)
+        case = await post_case(tracker, body)
     except RecordsApiUnavailable:
-        pending.keep(method="POST", path="/cases", body=body, channel=body["channel"])
+        keep_case(tracker, body)
         dispatcher.utter_message(
             text="I can't reach the team's system right now, but I've saved your request "
             "with this conversation and it will reach them as soon as it's back. "

@@ -114,8 +114,7 @@ async def _replay(item: dict[str, Any]) -> str:
     """Send one kept request again, as whoever may send it; what became of it."""
     method, path, body = item["method"], item["path"], json.loads(item["body"])
     if path in SERVICE_PATHS:
-        await RecordsApi.as_service(channel=item["channel"]).request(method, path, json=body)
-        return "done"
+        return await _replay_case(item, body)
     try:
         member = RecordsApi.as_member(item["member_token"], channel=item["channel"])
         await member.request(method, path, json=body, idempotency_key=item["idempotency_key"])
@@ -130,6 +129,21 @@ async def _replay(item: dict[str, Any]) -> str:
         "/cases", _for_staff(method, path, body)
     )
     return f"handed to staff: {case.get('reference')}"
+
+
+async def _replay_case(item: dict[str, Any], body: dict[str, Any]) -> str:
+    """A kept case, opened as its verified member while their token lasts, else unverified."""
+    if item["member_token"]:
+        try:
+            await RecordsApi.as_member(item["member_token"], channel=item["channel"]).post(
+                "/cases", body
+            )
+            return "done"
+        except RecordsApiRefused as exc:
+            if exc.status != 401:
+                raise
+    await RecordsApi.as_service(channel=item["channel"]).post("/cases", body)
+    return "done"
 
 
 def _for_staff(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -139,6 +139,14 @@ async def require_service_or_staff(caller: CallerDep) -> Caller:
     return caller
 
 
+async def require_service_or_member(caller: CallerDep) -> Caller:
+    """The action server and the channels, or one verified member; never staff."""
+    if caller.kind == "staff":
+        raise HTTPException(403, "Not enough permissions.")
+    return caller
+
+
 ServiceCaller = Annotated[Caller, Depends(require_service)]
+ServiceOrMemberCaller = Annotated[Caller, Depends(require_service_or_member)]
 StaffCaller = Annotated[Caller, Depends(require_staff)]
 ServiceOrStaffCaller = Annotated[Caller, Depends(require_service_or_staff)]

@@ -33,6 +33,8 @@ class Caller:
     staff_id: int | None = None
     role: str | None = None
     username: str | None = None
+    # A member's token says how they proved who they are: the identity check or signing in.
+    identity_level: str | None = None
 
     @property
     def actor(self) -> str:
@@ -48,15 +50,29 @@ class InvalidToken(Exception):
     """A bearer token that is missing, forged, expired or of the wrong kind."""
 
 
+MEMBER_IDENTITY_LEVELS = ("identity_checked", "signed_in")
+
+
 def issue_member_token(
-    *, settings: Settings, member_id: int, membership_number: str
+    *,
+    settings: Settings,
+    member_id: int,
+    membership_number: str,
+    identity_level: str = "identity_checked",
 ) -> tuple[str, int]:
-    """A short-lived token that reads and writes only this one member; returns (token, seconds)."""
+    """A short-lived token that reads and writes only this one member; returns (token, seconds).
+
+    It carries how the member proved who they are, so what they change is recorded with that,
+    whatever a request body claims.
+    """
+    if identity_level not in MEMBER_IDENTITY_LEVELS:
+        raise ValueError(f"not a member's identity level: {identity_level!r}")
     seconds = settings.member_token_minutes * 60
     claims = {
         "typ": "member",
         "sub": str(member_id),
         "mn": membership_number,
+        "lvl": identity_level,
         "iat": utcnow(),
         "exp": utcnow() + timedelta(seconds=seconds),
     }
@@ -87,7 +103,11 @@ def caller_from_bearer(token: str, *, settings: Settings) -> Caller:
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
     if claims.get("typ") == "member":
-        return Caller(kind="member", member_id=int(claims["sub"]), membership_number=claims["mn"])
+        level = claims.get("lvl", "identity_checked")
+        if level not in MEMBER_IDENTITY_LEVELS:
+            raise InvalidToken("unknown identity level")
+        return Caller(kind="member", member_id=int(claims["sub"]), membership_number=claims["mn"],
+                      identity_level=level)
     if claims.get("typ") == "staff":
         return Caller(
             kind="staff", staff_id=int(claims["sub"]), username=claims["usr"], role=claims["role"]

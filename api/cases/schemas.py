@@ -60,6 +60,8 @@ class CaseOpen(BaseModel):
     collected_values: dict[CollectedKey, CollectedValue] = Field(
         default_factory=dict, max_length=50
     )
+    # Accepted from callers that still send it, never trusted: how sure we are of who asked
+    # comes from the caller's token (api.cases.service.CaseClaim).
     identity_level: IdentityLevel = IdentityLevel.none
     priority: Priority | None = None
 

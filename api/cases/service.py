@@ -170,16 +170,33 @@ def open_case(
     )
 
 
-def member_id_for(*, db_session: Session, membership_number: str | None) -> int | None:
-    """The id of the member a case is about; an unknown number is refused, not dropped."""
-    if membership_number is None:
-        return None
-    member_id = db_session.scalar(
-        select(Member.id).where(Member.membership_number == membership_number)
-    )
-    if member_id is None:
-        raise InvalidValue("No member has that membership number.", field="membership_number")
-    return member_id
+@dataclass(frozen=True)
+class CaseClaim:
+    """Who a new case is about, as far as its caller can prove it."""
+
+    member_id: int | None
+    identity_level: str
+    collected_values: dict[str, str]
+
+    @classmethod
+    def of(cls, caller: Caller, *, membership_number: str | None) -> CaseClaim:
+        """The member's own token proves who they are; the service's word proves nothing.
+
+        A member token naming someone else's number is refused. The service token is shared by
+        every conversation, so a number it sends is kept as the member's claim (staff check it)
+        and the case is about nobody until staff link it.
+        """
+        if caller.kind == "member":
+            if membership_number not in (None, caller.membership_number):
+                raise NotAllowed("A member can open a case only about themselves.",
+                                 field="membership_number")
+            return cls(
+                member_id=caller.member_id,
+                identity_level=caller.identity_level or "identity_checked",
+                collected_values={},
+            )
+        claimed = {"membership_number_claimed": membership_number} if membership_number else {}
+        return cls(member_id=None, identity_level="none", collected_values=claimed)
 
 
 def case_deadline(case: Case) -> date | None:

@@ -21,6 +21,7 @@ from api.cases.schemas import (
 from api.deps import (
     ChannelDep,
     ServiceCaller,
+    ServiceOrMemberCaller,
     ServiceOrStaffCaller,
     SessionDep,
     SettingsDep,
@@ -36,22 +37,28 @@ CaseReference = Annotated[str, Path(max_length=20)]
 @router.post("/cases", response_model=CaseOpened, status_code=201)
 def open_case(
     body: CaseOpen,
-    caller: ServiceCaller,
+    caller: ServiceOrMemberCaller,
     channel: ChannelDep,
     db: SessionDep,
     settings: SettingsDep,
 ) -> CaseOpened:
-    """The assistant hands a conversation to a person."""
+    """The assistant hands a conversation to a person.
+
+    Who the case is about comes from the caller, never from the body: the member's own token
+    links the case to them; the service token opens an unverified case, and a membership number
+    it sends is kept only as what the member claimed, for staff to check.
+    """
+    claim = service.CaseClaim.of(caller, membership_number=body.membership_number)
     opened = service.open_case(
         db_session=db,
-        member_id=service.member_id_for(db_session=db, membership_number=body.membership_number),
+        member_id=claim.member_id,
         channel=body.channel or channel,
         conversation_id=body.conversation_id,
         intent=body.intent,
         summary=body.summary,
         transcript=[line.model_dump(exclude_none=True) for line in body.transcript],
-        collected_values=body.collected_values,
-        identity_level=body.identity_level.value,
+        collected_values={**body.collected_values, **claim.collected_values},
+        identity_level=claim.identity_level,
         priority=body.priority,
         actor=caller.actor,
         settings=settings,

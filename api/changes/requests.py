@@ -44,7 +44,7 @@ class ChangeResult:
 def identity_level_for(*, caller: Caller, claimed: ClaimedIdentity | None) -> IdentityLevel:
     """How sure we are of who asked: from the verified caller, and the service's claim."""
     if caller.kind == "member":
-        return IdentityLevel.identity_checked
+        return IdentityLevel(caller.identity_level or "identity_checked")
     if caller.kind == "staff":
         return IdentityLevel.staff
     return IdentityLevel(claimed or "none")

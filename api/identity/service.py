@@ -198,6 +198,7 @@ def signed_in_session(
     )
     db_session.commit()
     token, seconds = issue_member_token(
-        settings=settings, member_id=member.id, membership_number=member.membership_number
+        settings=settings, member_id=member.id, membership_number=member.membership_number,
+        identity_level="signed_in",
     )
     return MemberSession(member=member, token=token, expires_in=seconds, identity_level="signed_in")

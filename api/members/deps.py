@@ -14,11 +14,16 @@ from api.members.models import Member
 def valid_owned_member(
     membership_number: Annotated[str, Path(max_length=20)], caller: CallerDep, db: SessionDep
 ) -> Member:
-    """The member named in the path, if this caller may see them.
+    """The member named in the path, if this caller may see them: that member, or staff.
 
     A member-scoped token asking for someone else gets exactly the 404 a missing member gets,
-    so the API never confirms that another membership number exists.
+    so the API never confirms that another membership number exists. The service token (the
+    action server and the channels) is refused outright: it is shared by every conversation, so
+    whoever holds it could otherwise read and change any member's record. The assistant reaches
+    a record only with the token the identity check issued to that member.
     """
+    if caller.kind == "service":
+        raise HTTPException(403, "The service reaches a member's record only as that member.")
     member = db.scalar(select(Member).where(Member.membership_number == membership_number))
     if member is None or (caller.kind == "member" and caller.member_id != member.id):
         raise HTTPException(404, "No such member.")

@@ -8,14 +8,17 @@ be reached the PostgreSQL half skips with a loud reason, unless MEMBERDESK_REQUI
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import threading
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import api.models  # noqa: F401
@@ -123,17 +126,62 @@ def app_client(engine: Engine, db: Session, settings: Settings) -> Iterator[Test
         yield client
 
 
+_MEMBER_PATH = re.compile(r"^/api/v1/members/([^/]+)(?:/|$)")
+
+
+class AsTheAssistant(httpx.Auth):
+    """The tokens the action server uses: a member's own for their record, else the service's.
+
+    The action server never reaches a record with the service token; it uses the token the
+    identity check issued to that member. This issues the same token for the number in the
+    path (for a number nobody holds, one that names nobody, so the API answers its 404).
+    A request that carries another token of its own is left alone.
+    """
+
+    def __init__(self, *, settings: Settings, db: Session) -> None:
+        self._settings = settings
+        self._db = db
+        self._lock = threading.Lock()  # a test may call from several threads; the session is one
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        path = _MEMBER_PATH.match(request.url.path)
+        if path and request.headers.get("Authorization") == f"Bearer {SERVICE_TOKEN}":
+            number = path[1]
+            with self._lock:
+                member_id = self._db.scalar(
+                    select(api.models.Member.id)
+                    .where(api.models.Member.membership_number == number)
+                )
+            token, _ = issue_member_token(
+                settings=self._settings, member_id=member_id or 0, membership_number=number
+            )
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
 @pytest.fixture
-def service_client(app_client: TestClient) -> TestClient:
-    """The API as the action server sees it."""
+def service_client(app_client: TestClient, settings: Settings, db: Session) -> TestClient:
+    """The API as the action server sees it (AsTheAssistant)."""
+    app_client.headers["Authorization"] = f"Bearer {SERVICE_TOKEN}"
+    app_client.auth = AsTheAssistant(settings=settings, db=db)
+    return app_client
+
+
+@pytest.fixture
+def service_only_client(app_client: TestClient) -> TestClient:
+    """The API called with the service token alone, as a forged or careless caller would."""
     app_client.headers["Authorization"] = f"Bearer {SERVICE_TOKEN}"
     return app_client
 
 
-def member_headers(settings: Settings, member: api.models.Member) -> dict[str, str]:
-    """Headers carrying a member-scoped token for `member`."""
+def member_headers(
+    settings: Settings, member: api.models.Member, *, identity_level: str = "identity_checked"
+) -> dict[str, str]:
+    """Headers carrying a member-scoped token for `member`, as the identity check issues it (or
+    as signing in on the website does, identity_level="signed_in")."""
     token, _ = issue_member_token(
-        settings=settings, member_id=member.id, membership_number=member.membership_number
+        settings=settings, member_id=member.id, membership_number=member.membership_number,
+        identity_level=identity_level,
     )
     return {"Authorization": f"Bearer {token}"}
 

@@ -14,6 +14,7 @@ from api.audit.models import AuditEvent
 from api.cases import service, sla
 from api.cases.models import Case, CaseStatus, Priority, SatisfactionRating
 from api.config import Settings
+from api.members.models import Member
 from api.staff.models import Team
 from api.timekeeping import local_today, utcnow
 from tests.api import factories
@@ -144,18 +145,24 @@ CASE = {
 }
 
 
-def _post_case(client: TestClient, **changes: Any):  # type: ignore[no-untyped-def]
-    """Open a case as the assistant (the service token)."""
-    return client.post("/api/v1/cases", json={**CASE, **changes}, headers=SERVICE)
+def _post_case(  # type: ignore[no-untyped-def]
+    client: TestClient, *, headers: dict[str, str] | None = None, **changes: Any
+):
+    """Open a case as the assistant: with the service token, or a verified member's own."""
+    return client.post("/api/v1/cases", json={**CASE, **changes}, headers=headers or SERVICE)
+
+
+def _as_member(settings: Settings, member: Member) -> dict[str, Any]:
+    """A case opened for a verified member: with their token, naming their number."""
+    return {"headers": member_headers(settings, member),
+            "membership_number": member.membership_number}
 
 
 def test_the_assistant_opens_a_case_and_learns_what_happens_next(
     service_client: TestClient, db: Session, settings: Settings
 ) -> None:
     member = factories.member(db)
-    response = _post_case(
-        service_client, membership_number=member.membership_number, channel="webchat"
-    )
+    response = _post_case(service_client, **_as_member(settings, member), channel="webchat")
     assert response.status_code == 201
     body = response.json()
     assert body["reference"].startswith("CASE-")
@@ -201,7 +208,6 @@ def test_the_assistant_may_raise_the_priority(service_client: TestClient) -> Non
         ({"summary": "   "}, "summary"),
         ({"transcript": [{"sender": "member", "text": "x" * 5001}]}, "transcript.0.text"),
         ({"membership_number": "12"}, "membership_number"),
-        ({"membership_number": "9999999"}, "membership_number"),
         ({"channel": "carrier-pigeon"}, "channel"),
         ({"identity_level": "trust_me"}, "identity_level"),
         ({"collected_values": {"note": "x" * 1001}}, "collected_values.note"),
@@ -217,7 +223,7 @@ def test_bad_case_input_is_refused_naming_the_field(
     assert db.scalar(select(Case)) is None
 
 
-def test_only_the_service_opens_cases(
+def test_the_assistant_opens_cases_but_staff_and_strangers_do_not(
     app_client: TestClient, db: Session, settings: Settings
 ) -> None:
     member = factories.member(db)
@@ -225,20 +231,48 @@ def test_only_the_service_opens_cases(
     as_member = app_client.post(
         "/api/v1/cases", json=CASE, headers=member_headers(settings, member)
     )
-    assert as_member.status_code == 403
+    assert as_member.status_code == 201
     as_staff = app_client.post(
         "/api/v1/cases", json=CASE, headers=staff_headers(settings, factories.staff(db))
     )
     assert as_staff.status_code == 403
 
 
+def test_the_service_token_cannot_say_who_a_case_is_about(
+    app_client: TestClient, db: Session
+) -> None:
+    """A forged or careless call with the shared service token names a member: the case is
+    opened unverified, about nobody, and the number is kept only as the member's claim."""
+    member = factories.member(db)
+    response = _post_case(app_client, membership_number=member.membership_number)
+    assert response.status_code == 201
+    case = db.scalar(select(Case).where(Case.reference == response.json()["reference"]))
+    assert case is not None
+    assert case.member_id is None and case.identity_level == "none"
+    assert case.collected_values["membership_number_claimed"] == member.membership_number
+    assert _post_case(app_client, membership_number="9999999").status_code == 201
+
+
+def test_a_member_token_opens_cases_only_about_that_member(
+    app_client: TestClient, db: Session, settings: Settings
+) -> None:
+    me, other = factories.member(db), factories.member(db, first_name="Jo")
+    response = _post_case(app_client, headers=member_headers(settings, me),
+                          membership_number=other.membership_number)
+    assert response.status_code == 403
+    assert response.json()["field"] == "membership_number"
+    assert db.scalar(select(Case)) is None
+    # With no number named, the case is about the token's own member.
+    opened = _post_case(app_client, headers=member_headers(settings, me)).json()
+    case = db.scalar(select(Case).where(Case.reference == opened["reference"]))
+    assert case is not None and case.member_id == me.id
+
+
 def test_service_and_staff_read_a_case_but_a_member_token_cannot(
     app_client: TestClient, db: Session, settings: Settings
 ) -> None:
     member = factories.member(db)
-    reference = _post_case(app_client, membership_number=member.membership_number).json()[
-        "reference"
-    ]
+    reference = _post_case(app_client, **_as_member(settings, member)).json()["reference"]
     service_view = app_client.get(f"/api/v1/cases/{reference}", headers=SERVICE)
     assert service_view.status_code == 200
     assert service_view.json()["membership_number"] == member.membership_number
@@ -257,8 +291,8 @@ def test_a_member_lists_only_their_own_cases(
     app_client: TestClient, db: Session, settings: Settings
 ) -> None:
     me, other = factories.member(db), factories.member(db, first_name="Jo")
-    mine = _post_case(app_client, membership_number=me.membership_number).json()["reference"]
-    _post_case(app_client, membership_number=other.membership_number)
+    mine = _post_case(app_client, **_as_member(settings, me)).json()["reference"]
+    _post_case(app_client, **_as_member(settings, other))
     headers = member_headers(settings, me)
 
     response = app_client.get(f"/api/v1/members/{me.membership_number}/cases", headers=headers)

@@ -64,27 +64,34 @@ def test_the_audit_log_names_address_fields_but_never_holds_the_address(
     events = db.scalars(select(AuditEvent).where(AuditEvent.member_id == member.id)).all()
     assert [e.action for e in events] == ["address_changed"]
     assert events[0].fields == "address_line1,address_line2,postcode,town"
-    assert events[0].actor == "service:assistant"
+    assert events[0].actor == f"member:{member.membership_number}"
     logged = " ".join(f"{e.fields} {e.detail}" for e in events)
     assert "Acacia" not in logged and "YO1" not in logged and "York" not in logged
 
 
 def test_how_sure_we_were_of_the_member_comes_from_the_caller(
-    app_client: TestClient, service_client: TestClient, db: Session, settings: Settings
+    app_client: TestClient, db: Session, settings: Settings
 ) -> None:
     member = factories.member(db)
     agent = factories.staff(db, "jo.agent", Role.agent)
     path = f"/api/v1/members/{member.membership_number}/address"
 
-    service_client.put(path, json={**NEW_ADDRESS, "identity_level": "email_matched"})
-    service_client.put(path, json=NEW_ADDRESS)
+    # A member's token says how they proved it, whatever the body claims.
+    app_client.put(path, json={**NEW_ADDRESS, "identity_level": "signed_in"},
+                   headers=member_headers(settings, member))
+    app_client.put(path, json={**NEW_ADDRESS, "identity_level": "none"},
+                   headers=member_headers(settings, member, identity_level="signed_in"))
     # Staff cannot pass themselves off as anything but staff.
     app_client.put(
         path, json={**NEW_ADDRESS, "identity_level": "none"}, headers=staff_headers(settings, agent)
     )
+    # The shared service token reaches no member's record at all.
+    forged = app_client.put(path, json={**NEW_ADDRESS, "identity_level": "identity_checked"},
+                            headers={"Authorization": f"Bearer {settings.service_token}"})
+    assert forged.status_code == 403
 
     levels = db.scalars(select(ChangeRequest.identity_level).order_by(ChangeRequest.id)).all()
-    assert levels == [IdentityLevel.email_matched, IdentityLevel.none, IdentityLevel.staff]
+    assert levels == [IdentityLevel.identity_checked, IdentityLevel.signed_in, IdentityLevel.staff]
 
 
 def test_a_member_cannot_change_another_members_address(

@@ -18,16 +18,19 @@ from api.outbox.models import OutboundEmail
 from api.staff.models import Team
 from api.timekeeping import utcnow
 from tests.api import factories
+from tests.api.conftest import member_headers
 from tests.api.console.conftest import open_case
 
 UTC = timezone.utc  # in December, London time is UTC
 
 
 def test_each_new_case_emails_its_team_with_the_transcript(
-    service_client: TestClient, db: Session
+    service_client: TestClient, db: Session, settings: Settings
 ) -> None:
     member = factories.member(db, first_name="Priya", last_name="Shah")
-    response = service_client.post("/api/v1/cases", json={
+    # Opened as the verified member, as the assistant does, so the case names them.
+    response = service_client.post("/api/v1/cases", headers=member_headers(settings, member),
+                                   json={
         "membership_number": member.membership_number, "channel": "webchat",
         "conversation_id": "w-9", "intent": "payment_failed",
         "summary": "Direct Debit failed <again>",

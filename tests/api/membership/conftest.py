@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.config import Settings
 from api.members.models import Member, Status, StatusPeriod
 
 
@@ -19,9 +18,8 @@ def client(app_client: TestClient) -> TestClient:
 
 
 @pytest.fixture
-def service(client: TestClient, settings: Settings) -> TestClient:
-    client.headers["Authorization"] = f"Bearer {settings.service_token}"
-    return client
+def service(service_client: TestClient) -> TestClient:
+    return service_client
 
 
 def status_history(db: Session, member: Member) -> list[tuple[Status, date]]:

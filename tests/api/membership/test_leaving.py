@@ -90,11 +90,11 @@ def test_resigning_ends_membership_and_stops_the_direct_debit(
     assert json.loads(change.new_value or "")["reason"] == "Retiring abroad"
 
 
-def test_resigning_defaults_to_today(service: TestClient, db: Session) -> None:
+def test_resigning_defaults_to_today(client: TestClient, db: Session, settings: Settings) -> None:
     m = factories.member(db, payment_method=PaymentMethod.payroll)
 
-    response = service.post(f"/api/v1/members/{m.membership_number}/membership/resign",
-                            json={"identity_level": "signed_in"})
+    response = client.post(f"/api/v1/members/{m.membership_number}/membership/resign",
+                           json={}, headers=member_headers(settings, m, identity_level="signed_in"))
 
     assert response.status_code == 200
     assert response.json()["effective_date"] == today().isoformat()

@@ -245,7 +245,7 @@ def test_circumstances_that_change_nothing_are_refused_clearly(
     assert db.scalars(select(ChangeRequest)).all() == []
 
 
-def test_staff_and_service_callers_are_recorded_as_such(
+def test_staff_and_member_callers_are_recorded_as_such(
     db: Session, app_client: TestClient, settings: Settings
 ) -> None:
     _rates(db)
@@ -254,12 +254,10 @@ def test_staff_and_service_callers_are_recorded_as_such(
     lead = factories.staff(db, "jo.lead", factories.Role.team_lead)
     _report(app_client, staff_headers(settings, lead), alex, circumstance="unemployment",
             effective_from=today().isoformat())
-    from tests.api.conftest import SERVICE_TOKEN
-
-    _report(app_client, {"Authorization": f"Bearer {SERVICE_TOKEN}"}, sam,
+    _report(app_client, member_headers(settings, sam, identity_level="signed_in"), sam,
             circumstance="career_break", effective_from=today().isoformat(),
-            identity_level="signed_in")
+            identity_level="identity_checked")
     levels = {c.member_id: (c.identity_level, c.requested_by)
               for c in db.scalars(select(ChangeRequest))}
     assert levels[alex.id] == (IdentityLevel.staff, "staff:jo.lead")
-    assert levels[sam.id] == (IdentityLevel.signed_in, "service:assistant")
+    assert levels[sam.id] == (IdentityLevel.signed_in, f"member:{sam.membership_number}")
