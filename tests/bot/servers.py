@@ -41,10 +41,12 @@ class RecordsApi:
     env: dict[str, str]
 
     def client(self) -> httpx.Client:
-        """An HTTP client with the service token, for asserting what the API holds."""
+        """An HTTP client for asserting what the API holds: the service token, and a data-team
+        user's for members' records, which the service token never reaches."""
         return httpx.Client(
             base_url=f"{self.url}/api/v1",
             headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+            auth=_RecordsAsStaff(self),
             timeout=10,
         )
 
@@ -67,6 +69,23 @@ class RecordsApi:
             response = client.get(f"/members/{number}")
             response.raise_for_status()
             return response.json()  # type: ignore[no-any-return]
+
+
+class _RecordsAsStaff(httpx.Auth):
+    """Reads a member's record as a data-team user; everything else as the service."""
+
+    def __init__(self, api: RecordsApi) -> None:
+        self._api = api
+        self._token: str | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        as_service = request.headers.get("Authorization") == f"Bearer {SERVICE_TOKEN}"
+        if as_service and request.url.path.startswith("/api/v1/members/"):
+            if self._token is None:
+                with self._api.staff_client() as staff:
+                    self._token = str(staff.headers["Authorization"])
+            request.headers["Authorization"] = self._token
+        yield request
 
 
 def seed_records(env: dict[str, str], members: int | None) -> float:
