@@ -24,7 +24,7 @@ import aiohttp
 import httpx
 
 from bench.serving.stacks import Stack, stack_cpu_seconds
-from tests.bot.servers import SERVICE_TOKEN
+from tests.bot.servers import REST_HEADERS, SERVICE_TOKEN
 
 # Demo members the conversations use: the README's active members and the seeded ones after
 # them. 1000003 is lapsed, so its journey is a different one.
@@ -119,7 +119,7 @@ class Load:
             start = time.monotonic()
             try:
                 async with self.session.post(
-                    url, json={"sender": sender, "message": text},
+                    url, json={"sender": sender, "message": text}, headers=REST_HEADERS,
                     timeout=aiohttp.ClientTimeout(total=60),
                 ) as reply:
                     status = reply.status
