@@ -38,6 +38,9 @@ class BotSettings:
     actions_secret: str = ""
     # The action server's bind address: its own, so exposing one process exposes no other.
     actions_host: str = "127.0.0.1"
+    # What an integration presents to the REST channel (channels.rest); empty: the channel is
+    # off, except in development, where it is open.
+    rest_token: str = ""
 
 
 def read_settings() -> BotSettings:
@@ -54,7 +57,10 @@ def read_settings() -> BotSettings:
         pending_store=env("MEMBERDESK_PENDING_STORE", PENDING_STORE),
         actions_secret=env("MEMBERDESK_ACTIONS_SECRET", ""),
         actions_host=env("MEMBERDESK_ACTIONS_HOST", "127.0.0.1"),
+        rest_token=env("MEMBERDESK_REST_TOKEN", ""),
     )
+    if settings.rest_token and len(settings.rest_token) < 32:
+        raise UnsafeSettings("MEMBERDESK_REST_TOKEN must be 32+ characters.")
     if settings.environment not in ("development", "test"):
         if settings.channel_secret == DEVELOPMENT_SECRET_KEY or len(settings.channel_secret) < 32:
             raise UnsafeSettings(

@@ -17,10 +17,16 @@ learned before the assistant answers, and every message the assistant handled is
 the dashboard.
 
 The channel keeps Rasa's name (`rest`), and so its URL and its JSON in and out.
+
+Its door (`RestDoor`): outside development the channel is off unless MEMBERDESK_REST_TOKEN is
+set, and then answers only `Authorization: Bearer <that token>`, checked in constant time before
+the body is read. Every conversation it carries is `rest:<sender>`, whatever sender is sent, so
+no caller can continue a Telegram, webchat or email conversation by naming it.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
@@ -35,13 +41,45 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 from bot.safety import check_message
-from bot.settings import read_settings
+from bot.settings import BotSettings, read_settings
 from channels import outages, rasa_speedups
 from channels.handoff.gate import Gate, LiveHandoff, passed_on_notice
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "rest"
+CONVERSATION_PREFIX = f"{CHANNEL_NAME}:"
+
+
+def conversation_for(sender: str) -> str:
+    """The conversation a REST sender talks in: always in the REST channel's own namespace."""
+    return sender if sender.startswith(CONVERSATION_PREFIX) else CONVERSATION_PREFIX + sender
+
+
+class RestDoor:
+    """Who may talk through the REST channel: anyone in development, otherwise only a caller
+    with MEMBERDESK_REST_TOKEN, and nobody when it is not set (the channel is off)."""
+
+    def __init__(self, settings: BotSettings) -> None:
+        self._token = settings.rest_token
+        self._open = not self._token and settings.environment == "development"
+
+    def refusal(self, request: Request) -> HTTPResponse | None:
+        """The answer to a caller who may not come in; None for one who may."""
+        if self._open:
+            return None
+        if not self._token:
+            return response.json(
+                {"detail": "The REST channel is off: set MEMBERDESK_REST_TOKEN to turn it on."},
+                status=404,
+            )
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            presented.strip().encode(), self._token.encode()
+        ):
+            return None
+        return response.json({"detail": "Present the REST channel's bearer token."}, status=401,
+                             headers={"WWW-Authenticate": "Bearer"})
 
 
 class CheckedRestInput(RestInput):
@@ -56,7 +94,9 @@ class CheckedRestInput(RestInput):
         rasa_speedups.install()
         outages.install()
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
-        handoff = LiveHandoff(read_settings(), CHANNEL_NAME)
+        settings = read_settings()
+        handoff = LiveHandoff(settings, CHANNEL_NAME)
+        door = RestDoor(settings)
 
         @webhook.listener("after_server_stop")
         async def close(*_: Any) -> None:
@@ -66,15 +106,29 @@ class CheckedRestInput(RestInput):
         async def health(_request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @webhook.route("/webhook", methods=["POST"])
+        # Streamed, so the door is checked before the body is read.
+        @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> ResponseStream | HTTPResponse:
-            if not isinstance(request.json, dict):
+            refused = door.refusal(request)
+            if refused is not None:
+                return refused
+            await request.receive_body()
+            try:
+                body = request.json
+            except Exception:  # noqa: BLE001 - Sanic raises its own error for bad JSON
+                body = None
+            if not isinstance(body, dict):
                 return response.json({"detail": "Send a JSON object."}, status=400)
             # As UserMessage would: a message without a sender is the default conversation.
-            sender_id = await self._extract_sender(request) or DEFAULT_SENDER_ID
+            sender = body.get("sender")
+            sender_id = conversation_for(
+                sender if isinstance(sender, str) and sender else DEFAULT_SENDER_ID
+            )
             raw = self._extract_message(request)
             checked = check_message(raw if isinstance(raw, str) else "")
-            input_channel = self._extract_input_channel(request)
+            # The channel is this one, whatever the caller says: it is what the audit log and
+            # the case record as where the member spoke.
+            input_channel = CHANNEL_NAME
             metadata = self.get_metadata(request)
             agent = request.app.ctx.agent
             gate = await handoff.gate(sender_id, checked.text, agent) if (

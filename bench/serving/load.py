@@ -24,6 +24,7 @@ import aiohttp
 import httpx
 
 from bench.serving.stacks import Stack, stack_cpu_seconds
+from tests.bot.servers import REST_HEADERS
 
 # The demo staff users' password (api.seed.demo): the benchmark runs on the demo organisation.
 DEFAULT_STAFF_PASSWORD = "memberdesk-demo-password"  # noqa: S105
@@ -128,7 +129,7 @@ class Load:
             start = time.monotonic()
             try:
                 async with self.session.post(
-                    url, json={"sender": sender, "message": text},
+                    url, json={"sender": sender, "message": text}, headers=REST_HEADERS,
                     timeout=aiohttp.ClientTimeout(total=60),
                 ) as reply:
                     status = reply.status

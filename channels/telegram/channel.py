@@ -61,6 +61,7 @@ from channels.telegram.bot_api import TelegramCredentials, telegram_call
 from channels.telegram.linking import AccountLinking
 from channels.telegram.output import (
     CHANNEL_NAME,
+    CONVERSATION_PREFIX,
     KEPT_PAYLOAD,
     TelegramOutput,
     chat_id_of,
@@ -143,9 +144,12 @@ class TelegramChannel(InputChannel):
 
         Linking and unlinking each start a new conversation: the assistant reads the signed
         identity when a conversation starts, and a verified conversation must not outlive
-        the link that verified it.
+        the link that verified it. The id is in the channel's own namespace (`telegram:`), and
+        a linked conversation's carries the link's random key, so nobody who knows the chat
+        id can name the verified conversation from another channel.
         """
-        return f"{chat_id}:linked-{linked.link_id}" if linked else str(chat_id)
+        base = f"{CONVERSATION_PREFIX}{chat_id}"
+        return f"{base}:linked-{linked.link_key}" if linked else base
 
     def secret_matches(self, presented: str | None) -> bool:
         """Constant-time comparison with the webhook's secret token."""

@@ -26,9 +26,16 @@ CALLBACK_DATA_LIMIT = 64
 KEPT_PAYLOAD = "#"
 
 
+CONVERSATION_PREFIX = "telegram:"
+
+
 def chat_id_of(recipient_id: str) -> int:
-    """The Telegram chat a conversation id belongs to (see `TelegramChannel.conversation_id`)."""
-    return int(str(recipient_id).split(":", 1)[0])
+    """The Telegram chat a conversation id belongs to (see `TelegramChannel.conversation_id`).
+
+    `telegram:<chat>` or `telegram:<chat>:linked-<key>`; a bare `<chat>` is an older id.
+    """
+    conversation = str(recipient_id).removeprefix(CONVERSATION_PREFIX)
+    return int(conversation.split(":", 1)[0])
 
 
 def text_parts(text: str) -> list[str]:

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS linked_accounts (
     link_id INTEGER PRIMARY KEY AUTOINCREMENT,
     telegram_user_id INTEGER NOT NULL UNIQUE,
     membership_number TEXT NOT NULL,
-    linked_at REAL NOT NULL
+    linked_at REAL NOT NULL,
+    link_key TEXT
 );
 CREATE TABLE IF NOT EXISTS link_attempts (
     telegram_user_id INTEGER PRIMARY KEY,
@@ -55,6 +56,13 @@ class LinkedAccount:
     link_id: int
     telegram_user_id: int
     membership_number: str
+    # Random, and part of the verified conversation's id: a counter would let anyone who
+    # knows a chat id name the conversation its link verified.
+    link_key: str = ""
+
+
+def new_link_key() -> str:
+    return secrets.token_urlsafe(16)
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,19 @@ class LinkAttempt:
     step: str
     membership_number: str | None = None
     failures: int = 0
+
+
+def _add_link_keys(connection: sqlite3.Connection) -> None:
+    """A store from before link keys: add the column and give every link a key of its own."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(linked_accounts)")}
+    if "link_key" not in columns:
+        connection.execute("ALTER TABLE linked_accounts ADD COLUMN link_key TEXT")
+    unkeyed = [row[0] for row in connection.execute(
+        "SELECT link_id FROM linked_accounts WHERE link_key IS NULL"
+    )]
+    for link_id in unkeyed:
+        connection.execute("UPDATE linked_accounts SET link_key = ? WHERE link_id = ?",
+                           (new_link_key(), link_id))
 
 
 class TelegramStore:
@@ -85,6 +106,7 @@ class TelegramStore:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.executescript(_SCHEMA)
+            _add_link_keys(connection)
             self._connection = connection
         return self._connection
 
@@ -119,18 +141,20 @@ class TelegramStore:
         """The membership this Telegram account is linked to, if any."""
         with self._lock:
             row = self._db().execute(
-                "SELECT link_id, membership_number FROM linked_accounts "
+                "SELECT link_id, membership_number, link_key FROM linked_accounts "
                 "WHERE telegram_user_id = ?",
                 (telegram_user_id,),
             ).fetchone()
         if row is None:
             return None
         return LinkedAccount(
-            link_id=int(row[0]), telegram_user_id=telegram_user_id, membership_number=row[1]
+            link_id=int(row[0]), telegram_user_id=telegram_user_id, membership_number=row[1],
+            link_key=row[2],
         )
 
     def link(self, telegram_user_id: int, membership_number: str) -> LinkedAccount:
         """Link this Telegram account to a membership (replacing any earlier link)."""
+        key = new_link_key()
         with self._lock:
             db = self._db()
             db.execute("BEGIN IMMEDIATE")
@@ -139,9 +163,10 @@ class TelegramStore:
                     "DELETE FROM linked_accounts WHERE telegram_user_id = ?", (telegram_user_id,)
                 )
                 link_id = db.execute(
-                    "INSERT INTO linked_accounts (telegram_user_id, membership_number, linked_at)"
-                    " VALUES (?, ?, ?)",
-                    (telegram_user_id, membership_number, self._clock()),
+                    "INSERT INTO linked_accounts"
+                    " (telegram_user_id, membership_number, linked_at, link_key)"
+                    " VALUES (?, ?, ?, ?)",
+                    (telegram_user_id, membership_number, self._clock(), key),
                 ).lastrowid
                 db.execute(
                     "DELETE FROM link_attempts WHERE telegram_user_id = ?", (telegram_user_id,)
@@ -154,6 +179,7 @@ class TelegramStore:
             link_id=int(link_id or 0),
             telegram_user_id=telegram_user_id,
             membership_number=membership_number,
+            link_key=key,
         )
 
     def unlink(self, telegram_user_id: int) -> bool:

@@ -40,7 +40,8 @@ MAX_MEMBER_TOKEN_SECONDS = 24 * 3600
 CLOCK_LEEWAY_SECONDS = 30
 DEFAULT_SESSION_HOURS = 12
 _MEMBERSHIP_NUMBER = re.compile(r"^[0-9]{7}$")
-_CONVERSATION = re.compile(r"^webchat-[A-Za-z0-9_-]{22,64}$")
+# `webchat:<random>`; `webchat-<random>` in sessions issued before the channel namespaces.
+_CONVERSATION = re.compile(r"^webchat[:-][A-Za-z0-9_-]{22,64}$")
 _SESSION_VERSION = "v1"
 
 
@@ -163,7 +164,7 @@ def new_session(member: str | None, *, settings: WebchatSettings,
                 now: float | None = None) -> WebchatSession:
     """A fresh conversation with an unguessable id (128 bits from the OS's generator)."""
     return WebchatSession(
-        conversation_id=f"webchat-{secrets.token_urlsafe(16)}",
+        conversation_id=f"webchat:{secrets.token_urlsafe(16)}",
         member=member,
         expires=int((time.time() if now is None else now) + settings.session_seconds),
     )

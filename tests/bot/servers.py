@@ -32,6 +32,9 @@ WEBCHAT_ORIGIN = "http://members.example.org"
 # What Rasa presents to the action server, and what Rasa's HTTP API asks for (harness.commands).
 ACTIONS_SECRET = "bot-tests-actions-secret-0123456789abcdef"  # noqa: S105
 RASA_API_TOKEN = "bot-tests-rasa-api-token-0123456789abcdef"  # noqa: S105
+# What integrations present to the REST channel (channels.rest), which is off without it.
+REST_TOKEN = "bot-tests-rest-channel-token-0123456789abcdef"  # noqa: S105
+REST_HEADERS = {"Authorization": f"Bearer {REST_TOKEN}"}
 
 
 @dataclass
@@ -131,6 +134,7 @@ def action_server_env(api: RecordsApi, folder: Path) -> dict[str, str]:
         # Not development: the action server answers only a caller with its secret.
         "MEMBERDESK_ENV": "test",
         "MEMBERDESK_ACTIONS_SECRET": ACTIONS_SECRET,
+        "MEMBERDESK_REST_TOKEN": REST_TOKEN,
     }
 
 
@@ -147,7 +151,8 @@ class Assistant:
         body: dict = {"sender": sender, "message": text}
         if metadata is not None:
             body["metadata"] = metadata
-        response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
+        response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body,
+                              headers=REST_HEADERS, timeout=60)
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
@@ -174,6 +179,7 @@ def rasa_env() -> dict[str, str]:
         "MEMBERDESK_WEBCHAT_ORIGINS": WEBCHAT_ORIGIN,
         # Rasa sends it to the action server (harness.commands.action_endpoint).
         "MEMBERDESK_ACTIONS_SECRET": ACTIONS_SECRET,
+        "MEMBERDESK_REST_TOKEN": REST_TOKEN,
     }
 
 

@@ -28,6 +28,7 @@ from tests.bot.servers import (
     BOT_PY,
     MODEL,
     RASA_API_TOKEN,
+    REST_HEADERS,
     ROOT,
     RecordsApi,
     action_server_env,
@@ -70,7 +71,8 @@ class Balanced:
 
     def say(self, sender: str, text: str) -> str:
         response = httpx.post(f"{self.url}/webhooks/rest/webhook",
-                              json={"sender": sender, "message": text}, timeout=90)
+                              json={"sender": sender, "message": text},
+                              headers=REST_HEADERS, timeout=90)
         response.raise_for_status()
         self.served.append(response.headers[REPLICA_HEADER])
         return "\n".join(reply.get("text") or "" for reply in response.json())

@@ -17,7 +17,7 @@ class Conversation:
 
     def __init__(self, stack: Assistant) -> None:
         self.stack = stack
-        self.sender = f"e2e-{next(_conversation_ids)}"
+        self.sender = f"rest:e2e-{next(_conversation_ids)}"
         self.lines: list[str] = []
 
     def say(self, text: str) -> str:

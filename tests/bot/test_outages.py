@@ -41,6 +41,7 @@ from tests.bot.servers import (
     BOT_PY,
     MODEL,
     RASA_API_TOKEN,
+    REST_HEADERS,
     ROOT,
     SECRET_KEY,
     SERVICE_TOKEN,
@@ -110,7 +111,8 @@ class Deployment:
     def say(self, sender: str, text: str) -> str:
         """One member message; whatever happens inside, the member gets an answer."""
         response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook",
-                              json={"sender": sender, "message": text}, timeout=90)
+                              json={"sender": sender, "message": text},
+                              headers=REST_HEADERS, timeout=90)
         assert response.status_code == 200, f"{response.status_code}: {response.text[:300]}"
         return "\n".join(reply.get("text") or "" for reply in response.json())
 

@@ -93,7 +93,7 @@ def staff(api: RecordsApi) -> Iterator[StaffConsole]:
 def test_staff_take_over_a_rest_conversation_and_hand_it_back(
     stack: Assistant, staff: StaffConsole
 ) -> None:
-    member = "rest-handoff-1"
+    member = "rest:handoff-1"
     stack.say(member, "hello")
     asked = " ".join(_texts(stack.say(member, "I want to speak to a real person please")))
     case = _only_case(stack.api, member)
@@ -134,7 +134,7 @@ def test_staff_take_over_a_rest_conversation_and_hand_it_back(
 def test_a_resolved_case_gives_the_conversation_back_to_the_assistant(
     stack: Assistant, staff: StaffConsole
 ) -> None:
-    member = "rest-handoff-resolved"
+    member = "rest:handoff-resolved"
     stack.say(member, "I want to talk to a human")
     reference = _only_case(stack.api, member)["reference"]
     staff.resolve(reference, "We updated your address over the phone.")
@@ -148,7 +148,7 @@ def test_a_resolved_case_gives_the_conversation_back_to_the_assistant(
 def test_while_nobody_has_taken_it_the_member_is_told_the_team_has_it(
     stack: Assistant,
 ) -> None:
-    member = "rest-handoff-waiting"
+    member = "rest:handoff-waiting"
     stack.say(member, "can I speak to someone please")
     case = _only_case(stack.api, member)
 
@@ -182,7 +182,7 @@ def _escalated_telegram_chat(api: RecordsApi, chat_id: int) -> str:
     """A case opened for this chat as the assistant opens one; its reference."""
     with api.client() as client:
         opened = client.post("/cases", json={
-            "channel": "telegram", "conversation_id": str(chat_id), "intent": "change_address",
+            "channel": "telegram", "conversation_id": f"telegram:{chat_id}", "intent": "change_address",
             "summary": "Member asked for a person (change_address)",
         }, headers={"X-Memberdesk-Channel": "telegram"})
     assert opened.status_code == 201, opened.text
@@ -368,7 +368,7 @@ def test_the_gate_resumes_and_counts_on_the_trackers_rasa_reads_and_saves(
     monkeypatch.setenv("MEMBERDESK_ENV", "test")
     monkeypatch.setenv("MEMBERDESK_API_URL", api.url)
     monkeypatch.setenv("MEMBERDESK_SERVICE_TOKEN", SERVICE_TOKEN)
-    member = f"rest-watched-{'paused' if paused else 'listening'}"
+    member = f"rest:watched-{'paused' if paused else 'listening'}"
     history = [ActionExecuted("action_listen"), *([ConversationPaused()] if paused else [])]
     processor = _Processor(DialogueStateTracker.from_events(member, history))
     handoff = LiveHandoff(read_settings(), "rest")

@@ -90,7 +90,9 @@ def test_a_member_links_with_the_emailed_code_and_is_then_known_to_the_assistant
 
     [message] = bed.assistant.messages
     assert message.text == "how much do I owe?"
-    assert message.sender_id.startswith(f"{member}:linked-")  # a fresh, verified conversation
+    # A fresh, verified conversation, named with the link's random key, not a counter.
+    assert message.sender_id.startswith(f"telegram:{member}:linked-")
+    assert len(message.sender_id.rsplit("linked-", 1)[1]) >= 22
     assert signed_identity(message.metadata, secret=SECRET_KEY) == PRIYA_NUMBER
     assert signed_identity(message.metadata, secret="another-secret-entirely") is None
 
@@ -114,7 +116,7 @@ def test_a_link_survives_a_restart_and_unlinking_ends_it(
 
     last = bed.assistant.messages[-1]
     assert last.metadata is None
-    assert last.sender_id == str(member)  # back to a conversation that was never verified
+    assert last.sender_id == f"telegram:{member}"  # back to a conversation never verified
     assert say(bed, member, "/unlink") == linking.NOT_LINKED
 
 

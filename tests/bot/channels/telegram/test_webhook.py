@@ -81,7 +81,7 @@ def test_text_reaches_the_assistant_as_the_member_s_own_conversation(testbed: Te
 
     [message] = testbed.assistant.messages
     assert message.text == "I want to update my address"
-    assert message.sender_id == str(MEMBER)
+    assert message.sender_id == f"telegram:{MEMBER}"
     assert message.input_channel == "telegram"
     assert message.metadata is None  # not linked: the assistant asks the identity questions
     assert testbed.texts_to(MEMBER) == ["How can I help?"]
@@ -167,7 +167,7 @@ def test_a_button_press_becomes_the_member_s_message(testbed: Testbed) -> None:
     testbed.post(button_update(MEMBER, "yes"))
 
     assert testbed.assistant.texts == ["yes"]
-    assert testbed.assistant.messages[0].sender_id == str(MEMBER)
+    assert testbed.assistant.messages[0].sender_id == f"telegram:{MEMBER}"
     assert len(testbed.bot_api.called("answerCallbackQuery")) == 1
 
 

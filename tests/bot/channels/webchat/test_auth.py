@@ -107,7 +107,8 @@ def test_session_ids_are_long_random_and_never_repeat() -> None:
     ids = {new_session(None, settings=settings).conversation_id for _ in range(500)}
 
     assert len(ids) == 500
-    assert all(len(conversation) >= len("webchat-") + 22 for conversation in ids)
+    assert all(conversation.startswith("webchat:") for conversation in ids)
+    assert all(len(conversation) >= len("webchat:") + 22 for conversation in ids)
 
 
 @pytest.mark.parametrize(
