@@ -236,6 +236,8 @@ class VerifyIdentity(MemberAction):
                     "membership_number": tracker.get_slot("membership_number"),
                     "date_of_birth": tracker.get_slot("date_of_birth"),
                     "postcode": tracker.get_slot("postcode"),
+                    # Failures lock this conversation, so a guesser cannot lock the member out.
+                    "conversation_id": tracker.sender_id,
                 },
             )
         except RecordsApiRefused as exc:

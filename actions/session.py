@@ -11,7 +11,7 @@ from actions.api_client import RecordsApi
 from actions.base import MemberAction
 from actions.conversation import channel_of
 from actions.identity import verified_events
-from bot.identity import signed_identity
+from bot.identity import identity_in, signed_identity
 from bot.records import RecordsApiError
 from bot.settings import get_settings
 
@@ -25,11 +25,20 @@ class SessionStart(MemberAction):
     ) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
         metadata = tracker.get_slot("session_started_metadata")
-        number = signed_identity(metadata, secret=get_settings().channel_secret)
+        channel = channel_of(tracker)
+        number = signed_identity(metadata, secret=get_settings().channel_secret,
+                                 conversation_id=tracker.sender_id, channel=channel)
         if number:
+            # The API checks the channel's signature itself: the service token alone never
+            # gets a member's token.
             try:
-                answer = await RecordsApi.as_service(channel=channel_of(tracker)).post(
-                    "/identity/signed-in", {"membership_number": number}
+                answer = await RecordsApi.as_service(channel=channel).post(
+                    "/identity/signed-in", {
+                        "membership_number": number,
+                        "assertion": identity_in(metadata),
+                        "conversation_id": tracker.sender_id,
+                        "channel": channel,
+                    }
                 )
                 events += verified_events(answer)
             except RecordsApiError:

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     # The bearer token the action server and the channels present.
     service_token: str = DEFAULT_SERVICE_TOKEN
+    # What the channels sign the identities they verified with (bot/identity.py); empty: the
+    # secret key, as the channels themselves fall back to it.
+    channel_secret: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
@@ -33,8 +36,14 @@ class Settings(BaseSettings):
     # session expires.
     member_token_minutes: int = Field(default=30, ge=1, le=240)
     staff_token_minutes: int = Field(default=480, ge=5, le=1440)
-    identity_max_failures: int = 3
-    identity_lockout_minutes: int = 30
+    # Failed identity checks before the conversation that made them is locked, whichever
+    # numbers it tried: one person guessing is stopped without locking the member out.
+    identity_max_failures: int = Field(default=3, ge=1, le=100)
+    # Failed checks of one number, from all conversations together, before the number itself
+    # is locked: a guess spread over many conversations is stopped too. Higher, because anyone
+    # can fail checks against any number, and this lock also keeps the member out.
+    identity_max_failures_per_number: int = Field(default=10, ge=1, le=1000)
+    identity_lockout_minutes: int = Field(default=30, ge=1, le=1440)
     payment_link_minutes: int = Field(default=30, ge=5, le=1440)
     # Strings in imports and requests longer than this are refused rather than truncated.
     max_text_length: int = 200
@@ -46,6 +55,11 @@ class Settings(BaseSettings):
     bank_holiday_region: Literal["england-and-wales", "scotland", "northern-ireland"] = (
         "england-and-wales"
     )
+
+    @property
+    def identity_assertion_secret(self) -> str:
+        """The secret a channel's signed identity is checked with."""
+        return self.channel_secret or self.secret_key
 
     @field_validator("timezone")
     @classmethod
@@ -68,6 +82,8 @@ class Settings(BaseSettings):
             for name, value, default in (
                 ("MEMBERDESK_SECRET_KEY", self.secret_key, DEFAULT_SECRET_KEY),
                 ("MEMBERDESK_SERVICE_TOKEN", self.service_token, DEFAULT_SERVICE_TOKEN),
+                ("MEMBERDESK_CHANNEL_SECRET (or MEMBERDESK_SECRET_KEY)",
+                 self.identity_assertion_secret, DEFAULT_SECRET_KEY),
             ):
                 if value == default or len(value) < 32:
                     raise ValueError(

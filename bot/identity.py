@@ -51,25 +51,44 @@ def identity_metadata(membership_number: str, **signing: Any) -> dict[str, Any]:
     return {IDENTITY_METADATA_KEY: identity_assertion(membership_number, **signing)}
 
 
-def signed_identity(metadata: dict[str, Any] | None, *, secret: str) -> str | None:
-    """The membership number a channel vouched for, if its signature and expiry hold.
-
-    Anything else a client sends in metadata is ignored: Rasa's REST channel passes client
-    metadata straight through, so only a correct signature makes it count.
-    """
+def identity_in(metadata: dict[str, Any] | None) -> dict[str, str] | None:
+    """The signed assertion a message's metadata carries, unchecked; None when there is none."""
     assertion = (metadata or {}).get(IDENTITY_METADATA_KEY)
     if not isinstance(assertion, dict):
         return None
     payload, signature = assertion.get("payload"), assertion.get("sig")
     if not isinstance(payload, str) or not isinstance(signature, str):
         return None
+    return {"payload": payload, "sig": signature}
+
+
+def signed_identity(
+    metadata: dict[str, Any] | None, *, secret: str, conversation_id: str, channel: str
+) -> str | None:
+    """The membership number a channel vouched for, if the assertion holds for *this*
+    conversation: its signature, its expiry, and the conversation and channel it was signed
+    for.
+
+    Anything else a client sends in metadata is ignored: Rasa's REST channel passes client
+    metadata straight through, so only a correct signature makes it count, and an assertion
+    read from one conversation (a tracker store, a log) cannot start another verified. The
+    records API checks the same again before it issues a member token.
+    """
+    assertion = identity_in(metadata)
+    if assertion is None:
+        return None
+    payload, signature = assertion["payload"], assertion["sig"]
     if not hmac.compare_digest(_signature(payload, secret), signature):
         return None
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload.encode()))
     except ValueError:
         return None
-    if not isinstance(claims, dict) or float(claims.get("exp", 0)) < time.time():
+    if not isinstance(claims, dict) or not isinstance(claims.get("exp"), (int, float)):
+        return None
+    if claims["exp"] < time.time():
+        return None
+    if claims.get("conversation") != conversation_id or claims.get("channel") != channel:
         return None
     number = claims.get("membership_number")
     return number if isinstance(number, str) and _MEMBERSHIP_NUMBER.fullmatch(number) else None

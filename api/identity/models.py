@@ -22,13 +22,26 @@ class IdentityAttempt(Base):
     membership_number: Mapped[str] = mapped_column(String(20), index=True)
     succeeded: Mapped[bool]
     channel: Mapped[str] = mapped_column(String(20))
+    # The conversation the check was made in (None: a caller that did not say).
+    conversation_id: Mapped[str | None] = mapped_column(String(200), index=True)
     attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Lockout(Base):
+    """A membership number locked after failures from many conversations (a spread attack)."""
+
     __tablename__ = "identity_lockouts"
 
     membership_number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    locked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConversationLockout(Base):
+    """A conversation locked after too many failed checks, whichever numbers it tried."""
+
+    __tablename__ = "identity_conversation_lockouts"
+
+    conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     locked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -14,10 +14,24 @@ class IdentityCheckRequest(BaseModel):
     membership_number: str = Field(max_length=20)
     date_of_birth: str = Field(max_length=20, description="YYYY-MM-DD")
     postcode: str = Field(max_length=20)
+    # The conversation asking: failures lock it, not the member (api.identity.service).
+    conversation_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class SignedAssertion(BaseModel):
+    """What a channel signed (bot/identity.py), passed on as it was signed."""
+
+    payload: str = Field(max_length=2000)
+    sig: str = Field(max_length=128)
 
 
 class SignedInRequest(BaseModel):
+    """A member a channel verified: the channel's signed assertion decides who, not the caller."""
+
     membership_number: str = Field(max_length=20)
+    assertion: SignedAssertion
+    conversation_id: str = Field(min_length=1, max_length=200)
+    channel: str = Field(min_length=1, max_length=20)
 
 
 class MemberTokenPublic(BaseModel):

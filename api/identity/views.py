@@ -6,7 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import ChannelDep, ServiceCaller, SessionDep, SettingsDep
+from api.errors import NotAuthenticated
 from api.identity import otp, service
+from api.identity.assertions import NOT_VOUCHED, vouched_number
 from api.identity.schemas import (
     IdentityCheckRequest,
     IdentityLockedPublic,
@@ -53,6 +55,7 @@ def check_identity(
             postcode=body.postcode,
             channel=channel,
             actor=caller.actor,
+            conversation_id=body.conversation_id,
         )
     except service.IdentityLocked as locked:
         # The error boundary only carries a message; the lock's end is useful to the channel.
@@ -73,11 +76,21 @@ def signed_in(
     caller: ServiceCaller,
     channel: ChannelDep,
 ) -> MemberTokenPublic:
-    """A member token for a member the website has signed in (the channel verified that)."""
+    """A member token for a member a channel verified (a website sign-in, a linked Telegram
+    account), only when the channel's signed assertion holds for this conversation."""
+    number = vouched_number(
+        payload=body.assertion.payload,
+        signature=body.assertion.sig,
+        secret=settings.identity_assertion_secret,
+        conversation_id=body.conversation_id,
+        channel=body.channel,
+    )
+    if number != body.membership_number:
+        raise NotAuthenticated(NOT_VOUCHED, field="membership_number")
     session = service.signed_in_session(
         db_session=db,
         settings=settings,
-        membership_number=body.membership_number,
+        membership_number=number,
         channel=channel,
         actor=caller.actor,
     )

@@ -100,18 +100,33 @@ def test_a_future_date_a_postcode_or_half_a_date_is_refused_as_a_date_of_birth(
     assert result["date_of_birth"] is None
     assert "couldn't read that as a date" in texts(dispatcher.messages)
 
-def _assertion(number: str, *, secret: str = SECRET_KEY, expires_in: float = 300) -> dict:
-    payload = base64.urlsafe_b64encode(
-        json.dumps({"membership_number": number, "exp": time.time() + expires_in}).encode()
-    ).decode()
+
+HERE = {"conversation_id": "webchat:AbCdEfGhIjKlMnOpQrStUv", "channel": "webchat"}
+
+
+def _assertion(number: str, *, secret: str = SECRET_KEY, expires_in: float = 300,
+               conversation: str = HERE["conversation_id"], channel: str = "webchat") -> dict:
+    claims = {"membership_number": number, "exp": time.time() + expires_in,
+              "conversation": conversation, "channel": channel}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode()
     sig = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
     return {"memberdesk_identity": {"payload": payload, "sig": sig}}
 
 
 def test_only_a_correctly_signed_unexpired_channel_assertion_names_a_member() -> None:
-    assert signed_identity(_assertion("1000001"), secret=SECRET_KEY) == "1000001"
-    assert signed_identity(_assertion("1000001", secret="x" * 40), secret=SECRET_KEY) is None
-    assert signed_identity(_assertion("1000001", expires_in=-1), secret=SECRET_KEY) is None
+    assert signed_identity(_assertion("1000001"), secret=SECRET_KEY, **HERE) == "1000001"
+    assert signed_identity(_assertion("1000001", secret="x" * 40), secret=SECRET_KEY,
+                           **HERE) is None
+    assert signed_identity(_assertion("1000001", expires_in=-1), secret=SECRET_KEY,
+                           **HERE) is None
     assert signed_identity({"memberdesk_identity": {"membership_number": "1000001"}},
-                           secret=SECRET_KEY) is None
-    assert signed_identity({"membership_number": "1000001"}, secret=SECRET_KEY) is None
+                           secret=SECRET_KEY, **HERE) is None
+    assert signed_identity({"membership_number": "1000001"}, secret=SECRET_KEY, **HERE) is None
+
+
+def test_an_assertion_counts_only_in_the_conversation_and_channel_it_was_signed_for() -> None:
+    """One read from a tracker store or a log must not start another conversation verified."""
+    assert signed_identity(_assertion("1000001", conversation="telegram:4242"),
+                           secret=SECRET_KEY, **HERE) is None
+    assert signed_identity(_assertion("1000001", channel="rest"), secret=SECRET_KEY,
+                           **HERE) is None

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -251,14 +258,29 @@ def test_only_the_service_may_check_identity(
     assert db.scalar(select(func.count()).select_from(IdentityAttempt)) == 0
 
 
+def _vouched(
+    settings: Settings, number: str, *, conversation: str = "webchat:AbCdEfGhIjKlMnOpQrStUv",
+    channel: str = "webchat", secret: str | None = None, expires_in: float = 120,
+    signed_for: str | None = None,
+) -> dict[str, Any]:
+    """The body the action server sends: the channel's assertion, signed as channels sign it."""
+    claims = {"membership_number": signed_for or number, "exp": int(time.time() + expires_in),
+              "channel": channel, "conversation": conversation}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode()
+    key = (secret or settings.identity_assertion_secret).encode()
+    sig = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+    return {"membership_number": number, "assertion": {"payload": payload, "sig": sig},
+            "conversation_id": "webchat:AbCdEfGhIjKlMnOpQrStUv", "channel": "webchat"}
+
+
 def test_a_member_signed_in_on_the_website_gets_a_signed_in_token(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, settings: Settings
 ) -> None:
     m = factories.member(db)
     other = factories.member(db)
 
     response = client.post(
-        "/api/v1/identity/signed-in", json={"membership_number": m.membership_number}
+        "/api/v1/identity/signed-in", json=_vouched(settings, m.membership_number)
     )
 
     assert response.status_code == 200
@@ -274,12 +296,14 @@ def test_a_member_signed_in_on_the_website_gets_a_signed_in_token(
     assert len(_audit(db, "identity_signed_in")) == 1
 
 
-def test_signed_in_refuses_unknown_and_deceased_members(client: TestClient, db: Session) -> None:
+def test_signed_in_refuses_unknown_and_deceased_members(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
     gone = factories.member(db, status=Status.deceased)
 
-    unknown = client.post("/api/v1/identity/signed-in", json={"membership_number": "9999999"})
+    unknown = client.post("/api/v1/identity/signed-in", json=_vouched(settings, "9999999"))
     deceased = client.post(
-        "/api/v1/identity/signed-in", json={"membership_number": gone.membership_number}
+        "/api/v1/identity/signed-in", json=_vouched(settings, gone.membership_number)
     )
 
     assert unknown.status_code == 404
@@ -292,7 +316,7 @@ def test_only_the_service_may_vouch_for_a_signed_in_member(
 ) -> None:
     m = factories.member(db)
     other = factories.member(db)
-    body = {"membership_number": other.membership_number}
+    body = _vouched(settings, other.membership_number)
 
     anonymous = app_client.post("/api/v1/identity/signed-in", json=body)
     as_member = app_client.post(
@@ -301,3 +325,113 @@ def test_only_the_service_may_vouch_for_a_signed_in_member(
 
     assert anonymous.status_code == 401
     assert as_member.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("forgery", "status"),
+    [
+        ({"assertion": None}, 422),  # the service token alone, as a forged call would send it
+        ({"secret": "another-secret-entirely-0123456789abcdef"}, 401),
+        ({"conversation": "rest:someone-else"}, 401),  # an assertion lifted from elsewhere
+        ({"channel": "telegram"}, 401),
+        ({"expires_in": -1}, 401),
+        ({"signed_for": "1000999"}, 401),  # signed for one member, asking for another
+    ],
+)
+def test_the_service_token_alone_never_gets_a_members_token(
+    client: TestClient, db: Session, settings: Settings, forgery: dict[str, Any], status: int
+) -> None:
+    m = factories.member(db)
+    if forgery.get("assertion", "") is None:
+        body: dict[str, Any] = {"membership_number": m.membership_number}
+    else:
+        body = _vouched(settings, m.membership_number, **forgery)
+
+    response = client.post("/api/v1/identity/signed-in", json=body)
+
+    assert response.status_code == status, response.text
+    assert "token" not in response.json()
+    assert _audit(db, "identity_signed_in") == []
+
+
+def _in(conversation: str, m: Member, **overrides: str) -> dict[str, str]:
+    return {**_details(m, **overrides), "conversation_id": conversation}
+
+
+def test_a_guesser_locks_their_own_conversation_not_the_member(
+    client: TestClient, db: Session
+) -> None:
+    m = factories.member(db)
+    statuses = [
+        client.post("/api/v1/identity/check", json=_in("rest:guesser", m, postcode="LS1 4AC"))
+        .status_code for _ in range(3)
+    ]
+    # Even the right details get nowhere in the guesser's conversation now...
+    locked = client.post("/api/v1/identity/check", json=_in("rest:guesser", m))
+    # ...while the member, in their own conversation, is let in.
+    member = client.post("/api/v1/identity/check", json=_in("webchat:the-member", m))
+
+    assert statuses == [401, 401, 401]
+    assert locked.status_code == 423
+    assert locked.json()["detail"].startswith("This conversation is locked")
+    assert member.status_code == 200
+    assert db.get(Lockout, m.membership_number) is None
+    [event] = _audit(db, "identity_locked")
+    assert "in conversation rest:guesser" in (event.detail or "")
+
+
+def test_a_conversation_trying_number_after_number_is_locked(
+    client: TestClient, db: Session
+) -> None:
+    people = [factories.member(db) for _ in range(4)]
+    statuses = [
+        client.post("/api/v1/identity/check",
+                    json=_in("rest:trawler", p, date_of_birth="1970-01-01")).status_code
+        for p in people[:3]
+    ]
+    statuses.append(
+        client.post("/api/v1/identity/check", json=_in("rest:trawler", people[3])).status_code
+    )
+
+    assert statuses == [401, 401, 401, 423]
+
+
+def test_failures_spread_over_many_conversations_lock_the_number(
+    client: TestClient, db: Session, settings: Settings
+) -> None:
+    m = factories.member(db)
+    limit = settings.identity_max_failures_per_number
+    for n in range(limit):
+        assert client.post(
+            "/api/v1/identity/check", json=_in(f"rest:spread-{n}", m, postcode="LS1 4AC")
+        ).status_code == 401
+
+    fresh = client.post("/api/v1/identity/check", json=_in("webchat:the-member", m))
+
+    assert fresh.status_code == 423
+    assert fresh.json()["detail"].startswith("This membership number is locked")
+
+
+def test_simultaneous_failures_are_counted_one_at_a_time(
+    client: TestClient, db: Session
+) -> None:
+    """Checks at the same moment must not each count the others' failures as not yet made:
+    exactly the limit's worth are judged, the rest find the conversation locked."""
+    m = factories.member(db)
+    start = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def guess() -> None:
+        start.wait()
+        statuses.append(client.post(
+            "/api/v1/identity/check", json=_in("rest:burst", m, postcode="LS1 4AC")
+        ).status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [401, 401, 401, 423, 423, 423]
+    assert len(_audit(db, "identity_locked")) == 1

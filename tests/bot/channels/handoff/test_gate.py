@@ -182,7 +182,8 @@ def _escalated_telegram_chat(api: RecordsApi, chat_id: int) -> str:
     """A case opened for this chat as the assistant opens one; its reference."""
     with api.client() as client:
         opened = client.post("/cases", json={
-            "channel": "telegram", "conversation_id": f"telegram:{chat_id}", "intent": "change_address",
+            "channel": "telegram", "conversation_id": f"telegram:{chat_id}",
+            "intent": "change_address",
             "summary": "Member asked for a person (change_address)",
         }, headers={"X-Memberdesk-Channel": "telegram"})
     assert opened.status_code == 201, opened.text

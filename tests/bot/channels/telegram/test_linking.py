@@ -93,8 +93,9 @@ def test_a_member_links_with_the_emailed_code_and_is_then_known_to_the_assistant
     # A fresh, verified conversation, named with the link's random key, not a counter.
     assert message.sender_id.startswith(f"telegram:{member}:linked-")
     assert len(message.sender_id.rsplit("linked-", 1)[1]) >= 22
-    assert signed_identity(message.metadata, secret=SECRET_KEY) == PRIYA_NUMBER
-    assert signed_identity(message.metadata, secret="another-secret-entirely") is None
+    here = {"conversation_id": message.sender_id, "channel": "telegram"}
+    assert signed_identity(message.metadata, secret=SECRET_KEY, **here) == PRIYA_NUMBER
+    assert signed_identity(message.metadata, secret="another-secret-entirely", **here) is None
 
 
 def test_a_link_survives_a_restart_and_unlinking_ends_it(
@@ -108,7 +109,9 @@ def test_a_link_survives_a_restart_and_unlinking_ends_it(
     bed.stop()
     bed.start()
     say(bed, member, "hello again")
-    assert signed_identity(bed.assistant.messages[-1].metadata, secret=SECRET_KEY) == TOM_NUMBER
+    relinked = bed.assistant.messages[-1]
+    assert signed_identity(relinked.metadata, secret=SECRET_KEY, channel="telegram",
+                           conversation_id=relinked.sender_id) == TOM_NUMBER
     assert "already linked" in say(bed, member, "/link")
 
     assert say(bed, member, "/unlink") == linking.UNLINKED
