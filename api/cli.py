@@ -96,6 +96,8 @@ def _session(ctx: click.Context) -> Iterator[Session]:
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """memberdesk: the records API's command line."""
+    if ctx.invoked_subcommand == "doctor":
+        return  # it reports unsafe settings itself, all of them, rather than stop at one
     try:
         settings = get_settings()
     except ValueError as exc:
@@ -383,6 +385,26 @@ def telegram_webhook_info() -> None:
 def telegram_delete_webhook() -> None:
     """Stop Telegram delivering updates."""
     run_in_bot("channels.telegram.cli", "delete-webhook")
+
+
+@cli.command("doctor")
+@click.option("--env-file", "env_files", multiple=True, type=_READABLE_FILE,
+              help="A KEY=value file (deploy/secrets.env) read over the environment; repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def doctor_command(env_files: tuple[Path, ...], as_json: bool) -> None:
+    """Check a deployment's configuration: what is unsafe, and the fix (exit 1 if anything)."""
+    from harness import doctor
+
+    env = dict(os.environ)
+    for path in env_files:
+        try:
+            env.update(doctor.read_env_file(path))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(str(exc)) from None
+    findings = doctor.examine(env)
+    click.echo(doctor.report(findings, as_json=as_json))
+    if any(finding.severity == "unsafe" for finding in findings):
+        raise click.exceptions.Exit(1)
 
 
 def main() -> None:
