@@ -126,11 +126,11 @@ class MailboxPoller:
                     triaged = self._triage(chunk, counts)
                     expunged, api_down = self._flag_recorded(client, in_flight, counts)
                     expunge = expunge or expunged
-                    in_flight = [] if api_down else [
-                        (chunk_uid, pool.submit(self._record, email))
+                    in_flight = [] if api_down else self._record_in_order(pool, [
+                        (chunk_uid, email)
                         for (chunk_uid, _), email in zip(chunk, triaged, strict=True)
                         if email is not None
-                    ]
+                    ])
                     chunk, size = [], 0
                     if api_down:
                         break
@@ -147,6 +147,44 @@ class MailboxPoller:
             except (OSError, imaplib.IMAP4.error):
                 client.shutdown()
         return PollReport(waiting=waiting, **counts)
+
+    def _record_in_order(
+        self, pool: ThreadPoolExecutor, emails: list[tuple[str, Any]]
+    ) -> list[tuple[str, Future[dict[str, Any]]]]:
+        """Record a chunk: one conversation's emails one after another, in the order they
+        arrived; different conversations side by side.
+
+        A reply must be recorded after the email it answers, or it finds no case to join and
+        opens a second one. A conversation here is a sender, joined with any email in the
+        chunk that another one's In-Reply-To or References names (a colleague replying in
+        the thread).
+        """
+        thread_of: dict[str, int] = {}
+        threads: list[list[tuple[str, Any, Future[dict[str, Any]]]]] = []
+        in_flight: list[tuple[str, Future[dict[str, Any]]]] = []
+        for uid, email in emails:
+            parsed = email.parsed
+            keys = [f"from:{(parsed.from_address or '').lower()}", f"id:{parsed.message_id}"]
+            named = [f"id:{m}" for m in [parsed.in_reply_to, *parsed.references] if m]
+            known = [thread_of[key] for key in keys + named if key in thread_of]
+            thread = known[0] if known else len(threads)
+            if not known:
+                threads.append([])
+            for key in keys:
+                thread_of.setdefault(key, thread)
+            future: Future[dict[str, Any]] = Future()
+            threads[thread].append((uid, email, future))
+            in_flight.append((uid, future))
+        for thread_emails in threads:
+            pool.submit(self._record_each, thread_emails)
+        return in_flight
+
+    def _record_each(self, emails: list[tuple[str, Any, Future[dict[str, Any]]]]) -> None:
+        for _uid, email, future in emails:
+            try:
+                future.set_result(self._record(email))
+            except BaseException as exc:  # noqa: BLE001 - handed to the flagging thread
+                future.set_exception(exc)
 
     def _triage(self, chunk: list[tuple[str, bytes]], counts: dict[str, int]) -> list[Any]:
         """The chunk triaged in one pass; one by one if that fails (None for an unreadable one)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -295,3 +296,39 @@ def test_an_autoresponder_loop_is_cut_off_by_the_per_sender_limit(
     assert len(sent) == 5  # the hourly limit; the loop stops there
     references = {CASE.search(str(m["Subject"]))[0] for m in sent}  # type: ignore[index]
     assert len(references) == 1  # and every reply joined the one case
+
+
+def test_a_reply_is_recorded_after_the_email_it_answers_even_when_that_one_is_slow(
+    mailbox: Mailbox, email_api: RecordsApi, classifier: NluClassifier, records: EmailRecords,
+) -> None:
+    """Emails are recorded several at a time: a member's first email and their follow-up in
+    the same pass must still be recorded in order, or the follow-up opens a second case."""
+    first = email("Sam Slow <sam.slow@example.net>", "New address",
+                  "I have moved house to 4 Hyde Park Road, Leeds LS6 1AG.")
+    follow_up = email("Sam Slow <sam.slow@example.net>", "Re: New address",
+                      "Sorry, the move is from the 14th.",
+                      In_Reply_To=str(first["Message-ID"]), References=str(first["Message-ID"]))
+    colleague = email("Pat Helper <pat.helper@example.net>", "Re: New address",
+                      "Writing for Sam: the flat number is 4B.",
+                      In_Reply_To=str(follow_up["Message-ID"]),
+                      References=f"{first['Message-ID']} {follow_up['Message-ID']}")
+    others = [email(f"someone{n}@example.net", "Question", "When does the ballot close?")
+              for n in range(4)]
+    mailbox.deliver(bytes(first), *(bytes(m) for m in others), bytes(follow_up), bytes(colleague))
+
+    def slow_first(triaged: Any) -> dict[str, Any]:
+        if triaged.parsed.message_id == str(first["Message-ID"]):
+            time.sleep(1.5)  # the API is slow on this one; the other workers are not waiting
+        return record_triaged(triaged, records=records)
+
+    report = poller_for(mailbox, classifier, records, record=slow_first).poll_once()
+
+    assert report.failed == 0 and report.processed >= 7
+    with database(email_api) as db:
+        cases = {
+            message_id: case_id for message_id, case_id in db.execute(
+                "SELECT message_id, case_id FROM inbound_emails WHERE message_id IN (?, ?, ?)",
+                tuple(str(m["Message-ID"]) for m in (first, follow_up, colleague)),
+            )
+        }
+    assert len(cases) == 3 and len(set(cases.values())) == 1, cases
