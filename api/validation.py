@@ -141,6 +141,15 @@ def normalise_email(raw: str, *, field: str = "email") -> str:
     return result.normalized
 
 
+def usable_email(raw: str) -> bool:
+    """True when an email could be sent to `raw` (normalise_email accepts it)."""
+    try:
+        normalise_email(raw)
+    except InvalidValue:
+        return False
+    return True
+
+
 def parse_iso_date(raw: str, *, field: str) -> date:
     """YYYY-MM-DD, the form the import files and the API use."""
     try:
@@ -176,6 +185,20 @@ def mask_card_numbers(text: str) -> str:
         return CARD_MASK if 13 <= len(digits) <= 19 and luhn_valid(digits) else found.group()
 
     return _CARD_CANDIDATE.sub(masked, text)
+
+
+def without_control_characters(value: Any) -> Any:
+    """`value` with control characters removed from every string in it (dicts and lists
+    walked), line breaks and tabs kept: for text from outside, such as an email's headers,
+    that must be recorded rather than refused."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, dict):
+        return {without_control_characters(k): without_control_characters(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_control_characters(item) for item in value]
+    return value
 
 
 def clean_text(

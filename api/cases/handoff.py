@@ -30,7 +30,7 @@ from api.outbox.rendering import queue_rendered
 from api.security import Caller
 from api.staff.models import StaffUser, Team
 from api.timekeeping import aware_utc, local_today, utcnow
-from api.validation import clean_text
+from api.validation import clean_text, usable_email
 
 # Cases a person still has to deal with: they make up the queues and pause the conversation.
 LIVE_STATUSES = (CaseStatus.open, CaseStatus.in_progress, CaseStatus.waiting_on_member)
@@ -138,32 +138,50 @@ def staff_names(*, db_session: Session, case: Case) -> dict[int, str]:
     }
 
 
-def _member_email(*, db_session: Session, case: Case) -> str | None:
+def _reply_address(*, db_session: Session, case: Case) -> str | None:
+    """Where a staff reply on an email case goes: the address its emails came from, else the
+    member's email on record."""
+    collected = case.collected_values or {}
+    wrote_from = str(collected.get("email_from") or "").strip()
+    if wrote_from and usable_email(wrote_from):
+        return wrote_from
     member = db_session.get(Member, case.member_id) if case.member_id else None
     if member is not None and member.email:
         return member.email
-    return (case.collected_values or {}).get("email") or None
+    return str(collected.get("email") or "").strip() or None
 
 
 def _to_member(
-    *, db_session: Session, case: Case, user: StaffUser, text: str
+    *, db_session: Session, case: Case, user: StaffUser, text: str, must_reach: bool = True
 ) -> CaseMessage:
+    """A staff message on the case; on an email case, emailed to whoever wrote.
+
+    A reply that cannot be emailed (no usable address) is refused, not stored as sent, so the
+    console never says "Sent" for a message nobody will receive. The "has joined" notice
+    (`must_reach=False`) is simply not emailed.
+    """
+    address = (
+        _reply_address(db_session=db_session, case=case) if case.channel == "email" else None
+    )
+    if case.channel == "email" and address is None and must_reach:
+        raise Conflict(
+            "This email case has no address to reply to: nobody would receive the reply. "
+            "Add a note, and contact the member another way."
+        )
     message = CaseMessage(case_id=case.id, sender="staff", staff_id=user.id, text=text)
     db_session.add(message)
     db_session.flush()
-    if case.channel == "email":
-        address = _member_email(db_session=db_session, case=case)
-        if address:
-            queue_rendered(
-                db_session=db_session,
-                to_address=address,
-                name="staff_message",
-                reference=case.reference,
-                staff_name=user.display_name,
-                team_name=team_of(db_session=db_session, case=case).name,
-                text=text,
-            )
-            message.delivered_at = utcnow()
+    if address:
+        queue_rendered(
+            db_session=db_session,
+            to_address=address,
+            name="staff_message",
+            reference=case.reference,
+            staff_name=user.display_name,
+            team_name=team_of(db_session=db_session, case=case).name,
+            text=text,
+        )
+        message.delivered_at = utcnow()
     return message
 
 
@@ -191,6 +209,7 @@ def take_case(*, db_session: Session, case: Case, user: StaffUser, channel: str)
         case=case,
         user=user,
         text=f"{user.display_name} from the {team.name} team has joined the conversation.",
+        must_reach=False,
     )
     record(
         db_session=db_session,

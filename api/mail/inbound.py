@@ -50,8 +50,14 @@ def _member_words(email: InboundEmailIn) -> str:
     return f"Subject: {email.subject}\n\n{email.body_text}".strip()[:5000]
 
 
-def _collected(email: InboundEmailIn) -> dict[str, str]:
+def _collected(email: InboundEmailIn, *, quoted: Case | None = None) -> dict[str, str]:
     values = {f"email_{name}"[:60]: value[:1000] for name, value in email.entities.items()}
+    if quoted is not None:
+        # Nothing of that case is shown to this sender; staff decide whether they belong.
+        values["email_quoted_case"] = (
+            f"{quoted.reference}: quoted in the subject by an address that is not that case's "
+            "member's nor in its email thread, so not added to it. Check before linking."
+        )
     values["email_from"] = email.from_address
     if email.attachments:
         values["email_attachments"] = "; ".join(
@@ -215,7 +221,7 @@ def _route(
         intent=plan.routing_intent,
         summary=_summary(email),
         transcript=[{"at": now.isoformat(), "sender": "member", "text": _member_words(email)}],
-        collected_values=_collected(email),
+        collected_values=_collected(email, quoted=plan.quoted_elsewhere),
         # Matching the From address is not an identity check.
         identity_level="none",
         actor=actor,

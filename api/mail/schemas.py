@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.cases.models import Priority
+from api.validation import without_control_characters
 
 MessageId = Field(min_length=1, max_length=500)
 
@@ -42,6 +44,17 @@ class InboundEmailIn(BaseModel):
     automatic_reason: str | None = Field(default=None, max_length=100)
     attachments: list[AttachmentMetadata] = Field(default_factory=list, max_length=50)
     card_number_removed: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        """Control characters taken out of every text, before the lengths are checked.
+
+        Anyone can put a NUL byte in a Message-ID or a From line; PostgreSQL refuses it, and an
+        email refused for it would be retried for ever. So the email is recorded without them
+        (line breaks and tabs stay in the body).
+        """
+        return without_control_characters(data) if isinstance(data, dict) else data
 
 
 class TriageDecision(BaseModel):

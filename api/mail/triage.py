@@ -23,14 +23,14 @@ from api.cases.service import (
     team_of,
 )
 from api.config import Settings
-from api.errors import InvalidValue, NotFound
+from api.errors import NotFound
 from api.mail.models import EmailThreadId, InboundEmail
 from api.mail.schemas import InboundEmailIn, TriageDecision
 from api.mail.settings import EmailSettings
 from api.members.models import Member
 from api.staff.models import Team
 from api.timekeeping import utcnow
-from api.validation import normalise_email
+from api.validation import usable_email
 
 CASE_REFERENCE = re.compile(r"\bCASE-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{7}\b", re.IGNORECASE)
 # Informational intents answered from the organisation's own published facts: nothing in the
@@ -50,6 +50,8 @@ _REPLY_WINDOW = timedelta(hours=1)
 class TriagePlan:
     member: Member | None
     joined: Case | None
+    # A case the subject quotes that this sender may not join: noted on the new case.
+    quoted_elsewhere: Case | None
     routing_intent: str | None
     team: Team | None
     priority: Priority | None
@@ -69,11 +71,7 @@ def routing_intent(email: InboundEmailIn) -> str | None:
 
 def usable_address(address: str) -> bool:
     """True when a reply could be sent to `address`."""
-    try:
-        normalise_email(address)
-    except InvalidValue:
-        return False
-    return True
+    return usable_email(address)
 
 
 def member_by_email(*, db_session: Session, address: str) -> Member | None:
@@ -90,7 +88,7 @@ def member_by_email(*, db_session: Session, address: str) -> Member | None:
 
 def thread_case(*, db_session: Session, email: InboundEmailIn) -> Case | None:
     """The case this email replies to: by In-Reply-To / References, else a reference in the
-    subject."""
+    subject, if its sender may add to that case (`may_join_by_reference`)."""
     ids = [email.in_reply_to] if email.in_reply_to else []
     ids += list(reversed(email.references))
     if ids:
@@ -103,13 +101,46 @@ def thread_case(*, db_session: Session, email: InboundEmailIn) -> Case | None:
         for message_id in ids:
             if message_id in by_id:
                 return db_session.get(Case, by_id[message_id])
-    match = CASE_REFERENCE.search(email.subject)
-    if match:
-        try:
-            return get_case(db_session=db_session, reference=match[0])
-        except NotFound:
-            return None
+    quoted = quoted_case(db_session=db_session, email=email)
+    if quoted is not None and may_join_by_reference(
+        db_session=db_session, case=quoted, address=email.from_address
+    ):
+        return quoted
     return None
+
+
+def quoted_case(*, db_session: Session, email: InboundEmailIn) -> Case | None:
+    """The case whose reference the subject quotes, if there is one."""
+    match = CASE_REFERENCE.search(email.subject)
+    if not match:
+        return None
+    try:
+        return get_case(db_session=db_session, reference=match[0])
+    except NotFound:
+        return None
+
+
+def may_join_by_reference(*, db_session: Session, case: Case, address: str) -> bool:
+    """Whether an email from `address` quoting this case's reference may join it.
+
+    A reference is printed in every reply and easy to copy, so it alone proves nothing: the
+    sender must be the case's member (the email on record) or an address already in the
+    case's email thread. Anyone else's email opens a case of its own, flagged for staff.
+    """
+    sender = address.strip().lower()
+    if not sender:
+        return False
+    if case.member_id is not None:
+        member_email = db_session.scalar(select(Member.email).where(Member.id == case.member_id))
+        if member_email and member_email.strip().lower() == sender:
+            return True
+    if str((case.collected_values or {}).get("email_from", "")).strip().lower() == sender:
+        return True
+    return db_session.scalar(
+        select(func.count(InboundEmail.id)).where(
+            InboundEmail.case_id == case.id, InboundEmail.from_address == sender
+        )
+    ) > 0
 
 
 def _recent_replies(*, db_session: Session, address: str, now: datetime) -> int:
@@ -141,12 +172,14 @@ def make_plan(
         automatic = automatic or "sent from the support mailbox itself"
     if automatic:
         return TriagePlan(
-            member=None, joined=None, routing_intent=None, team=None, priority=None,
+            member=None, joined=None, quoted_elsewhere=None, routing_intent=None, team=None,
+            priority=None,
             sla_due_at=None, acknowledge=False, answer=False,
             no_reply_reason=f"automatic mail: {automatic}"[:100], automatic_reason=automatic,
         )
     member = member_by_email(db_session=db_session, address=email.from_address)
     joined = thread_case(db_session=db_session, email=email)
+    quoted = quoted_case(db_session=db_session, email=email) if joined is None else None
     intent = routing_intent(email)
     if joined is not None:
         team = team_of(db_session=db_session, case=joined)
@@ -168,6 +201,7 @@ def make_plan(
     return TriagePlan(
         member=member,
         joined=joined,
+        quoted_elsewhere=quoted,
         routing_intent=intent,
         team=team,
         priority=priority,

@@ -185,6 +185,47 @@ def test_staff_messages_on_an_email_case_go_out_through_the_outbox(
     assert all(m.delivered_at is not None for m in _messages(db, case))
 
 
+def test_a_reply_on_an_email_case_from_an_unknown_sender_goes_back_to_that_sender(
+    console: TestClient, db: Session, settings: Settings, agent: StaffUser
+) -> None:
+    case = open_case(db, settings, channel="email", conversation_id=None)
+    case.collected_values = {"email_from": "not.a.member@example.net"}
+    db.commit()
+    sign_in(console, "alex.agent")
+
+    console.post(f"/console/cases/{case.reference}/messages",
+                 data={"text": "Could you tell us your membership number?", "kind": "reply",
+                       "csrf_token": csrf_token(console)})
+
+    sent = db.scalars(select(OutboundEmail)
+                      .where(OutboundEmail.to_address == "not.a.member@example.net")).all()
+    assert len(sent) == 2  # who has joined, then the reply
+    assert "Could you tell us your membership number?" in sent[1].body_text
+
+
+def test_a_reply_nobody_would_receive_is_refused_not_shown_as_sent(
+    console: TestClient, db: Session, settings: Settings, agent: StaffUser
+) -> None:
+    case = open_case(db, settings, channel="email", conversation_id=None)
+    case.collected_values = {"email_from": "not an address"}
+    db.commit()
+    sign_in(console, "alex.agent")
+    before = len(db.scalars(select(OutboundEmail)).all())
+
+    response = console.post(f"/console/cases/{case.reference}/messages",
+                            data={"text": "We have updated it.", "kind": "reply",
+                                  "csrf_token": csrf_token(console)})
+
+    assert "error=" in response.headers["location"]
+    assert "no+address" in response.headers["location"] or "no%20address" in (
+        response.headers["location"])
+    db.expire_all()
+    assert [m.text for m in _messages(db, case) if m.sender == "staff"] == [
+        m.text for m in _messages(db, case) if "has joined" in m.text
+    ]
+    assert len(db.scalars(select(OutboundEmail)).all()) == before
+
+
 def test_hand_back_and_resolve(
     console: TestClient, db: Session, settings: Settings, agent: StaffUser
 ) -> None:

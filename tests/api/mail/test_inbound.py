@@ -178,6 +178,48 @@ def test_a_case_reference_in_the_subject_joins_and_reopens_an_answered_case(
     assert case.status == CaseStatus.open
 
 
+def test_a_case_reference_from_another_sender_opens_a_flagged_case_of_its_own(
+    email_api: TestClient, db: Session
+) -> None:
+    """A reference is printed in every reply and easy to copy: quoting it proves nothing."""
+    first = email_api.post("/api/v1/email/inbound", json=inbound()).json()
+
+    forged = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<forged.1@mail.example.net>", from_address="someone.else@example.com",
+        subject=f"Re: I've moved house [{first['reference']}]",
+        body_text="Please send everything on this case to me instead.",
+    )).json()
+
+    assert forged["outcome"] == "opened_case"
+    assert forged["reference"] != first["reference"]
+    db.rollback()
+    original = db.scalar(select(Case).where(Case.reference == first["reference"]))
+    assert original is not None
+    assert all("everything on this case" not in m.text for m in original.messages)
+    flagged = db.scalar(select(Case).where(Case.reference == forged["reference"]))
+    assert flagged is not None
+    assert first["reference"] in flagged.collected_values["email_quoted_case"]
+    # The acknowledgement to the other address says nothing about the quoted case.
+    [reply] = [m for m in outbox(db) if m.to_address == "someone.else@example.com"]
+    assert "22 Park Lane" not in reply.body_text and "LS2 9JT" not in reply.body_text
+
+
+@pytest.mark.parametrize("field", ["message_id", "from_address", "subject", "body_text"])
+def test_a_nul_byte_anywhere_is_taken_out_and_the_email_recorded(
+    email_api: TestClient, db: Session, field: str
+) -> None:
+    values = {"message_id": "<nul\x00.1@mail.example.net>",
+              "from_address": "alex.morgan\x00@example.org",
+              "subject": "Moved\x00 house\x07", "body_text": "Hello\x00\nNew address\tbelow"}
+    response = email_api.post("/api/v1/email/inbound", json=inbound(**{field: values[field]}))
+
+    assert response.status_code == 201, response.text
+    db.rollback()
+    [stored] = db.scalars(select(InboundEmail)).all()
+    for column in ("message_id", "from_address", "subject"):
+        assert "\x00" not in getattr(stored, column) and "\x07" not in getattr(stored, column)
+
+
 def test_informational_questions_are_answered_from_the_published_facts(
     email_api: TestClient, db: Session
 ) -> None:
