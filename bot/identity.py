@@ -51,6 +51,15 @@ def identity_metadata(membership_number: str, **signing: Any) -> dict[str, Any]:
     return {IDENTITY_METADATA_KEY: identity_assertion(membership_number, **signing)}
 
 
+def channel_of_conversation(conversation_id: str) -> str:
+    """The channel a conversation id belongs to: each channel names its conversations
+    `<channel>:<id>` (webchat sessions issued before that are `webchat-<random>`)."""
+    if conversation_id.startswith("webchat-"):
+        return "webchat"
+    namespace, colon, _ = conversation_id.partition(":")
+    return namespace if colon else ""
+
+
 def identity_in(metadata: dict[str, Any] | None) -> dict[str, str] | None:
     """The signed assertion a message's metadata carries, unchecked; None when there is none."""
     assertion = (metadata or {}).get(IDENTITY_METADATA_KEY)
