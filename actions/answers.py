@@ -45,6 +45,23 @@ _QUESTION = re.compile(
 )
 
 
+# Answers that mean "leave this one as it is", at a question that says it can be skipped.
+SKIP_WORDS = frozenset({"skip", "same", "no change", "unchanged", "n/a", "na", "none", "no",
+                        "pass", "skip it", "skip that", "no idea", "dont know", "don't know",
+                        "same as before", "hasn't changed", "hasnt changed", "not changed"})
+
+
+def is_question(text: str) -> bool:
+    """A question rather than a value: "will my subs change?", "do I need a certificate"."""
+    words = " ".join((text or "").split())
+    return "?" in words or (bool(_QUESTION.match(words)) and len(words.split()) >= 3)
+
+
+def is_skip(text: str) -> bool:
+    """The whole message says to skip the question ("skip", "same", "n/a")."""
+    return " ".join((text or "").lower().strip(" .!").split()) in SKIP_WORDS
+
+
 class Reading(Enum):
     """What an answer at a confirmation says."""
 

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.api_client import RecordsApi
 from actions.base import MemberAction
 from actions.conversation import channel_of, member_api, verified_number
-from actions.formatting import when
+from actions.formatting import when, with_reference
 from bot.records import RecordsApiRefused
 
 
@@ -149,7 +149,7 @@ class BallotPaperMissing(MemberAction):
                 dispatcher.utter_message(text=exc.detail)
                 continue
             dispatcher.utter_message(
-                text=f"{paper['message']} Your reference is {paper['reference']}. If that "
+                text=f"{with_reference(paper['message'], paper['reference'])} If that "
                 f"address is wrong, tell me you've moved and I'll update it."
             )
             events.append(SlotSet("last_reference", paper["reference"]))

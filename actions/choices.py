@@ -24,9 +24,20 @@ def options(**words: str) -> Options:
     return {name: re.compile(rf"\b(?:{pattern})", re.IGNORECASE) for name, pattern in words.items()}
 
 
+# "through my wages instead of direct debit": what follows names the option not wanted.
+_NOT_WANTED = re.compile(r"\b(?:instead of|rather than|not by|no more|not)\b.*$", re.IGNORECASE)
+
+
 def chosen(text: str, among: Options) -> str | None:
-    """The one option `text` names, or None when it names none or several."""
-    named = {name for name, words in among.items() if words.search(text or "")}
+    """The one option `text` names, or None when it names none or several.
+
+    An option named only after "instead of" or "rather than" is the one being left.
+    """
+    text = text or ""
+    named = {name for name, words in among.items() if words.search(text)}
+    if len(named) > 1:
+        wanted = _NOT_WANTED.sub("", text)
+        named = {name for name, words in among.items() if words.search(wanted)}
     return named.pop() if len(named) == 1 else None
 
 

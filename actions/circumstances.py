@@ -17,18 +17,36 @@ from actions.base import MemberAction, MemberForm
 from actions.changes import apply_change
 from actions.choices import CIRCUMSTANCES, chosen, starting_date
 from actions.escalation import hand_over_if_form_gave_up
-from actions.formatting import money, when
+from actions.formatting import with_reference
+from actions.opening import opening_message
 from actions.payments import member_path
+
+FORM_SLOTS = ("circumstance", "circumstance_date")
 
 
 class ValidateCircumstancesForm(MemberForm):
     def name(self) -> str:
         return "validate_circumstances_form"
 
+    async def extract_circumstance(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "I'm going on maternity leave from 1 February": what is changing, and often when,
+        # are in the request itself; only what it did not say is asked.
+        said = opening_message(tracker, "circumstances_form", FORM_SLOTS)
+        circumstance = chosen(said, CIRCUMSTANCES) if said else None
+        if not said or not circumstance:
+            return {}
+        starts = starting_date(said)
+        return {"circumstance": circumstance,
+                **({"circumstance_date": starts.isoformat()} if starts else {})}
+
     async def validate_circumstance(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "")
+        if text in CIRCUMSTANCES:  # already read, from the request (extract_circumstance)
+            return self.valid(circumstance=text)
         if circumstance := chosen(text, CIRCUMSTANCES):
             # "part time from January" answers the next question as well.
             starts = starting_date(text)
@@ -85,11 +103,8 @@ class SubmitCircumstances(MemberAction):
             done="your change of circumstances",
         )
         if outcome:
-            text = (
-                f"{outcome['message']} From {when(outcome['effective_from'])} you'll be a "
-                f"{outcome['new_category_label']} member paying {money(outcome['new_amount'])} "
-                f"{outcome['frequency']}. Your reference is {outcome['reference']}."
-            )
+            # The records API's message already says the new category, rate and date.
+            text = with_reference(outcome["message"], outcome["reference"])
             if outcome.get("refund_note"):
                 text += f"\n{outcome['refund_note']}"
             dispatcher.utter_message(text=text)

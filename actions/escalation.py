@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import pending
+from actions.answers import is_skip, is_stop
 from actions.api_client import RecordsApi
 from actions.base import MemberAction
 from actions.conversation import (
@@ -220,6 +221,22 @@ def _kept_as_new(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
     return [SlotSet(asked, answer.new_name), FollowupAction(tracker.active_loop["name"])]
 
 
+# Questions whose prompt says "say 'skip'": a skip there answers, it does not stop the form.
+# (actions.records validates them; "-" is its mark for "unchanged".)
+SKIPPABLE_QUESTIONS = frozenset({"new_job_title", "new_grade"})
+
+
+def _skipped(tracker: Tracker) -> list[EventType]:
+    """ "skip" (read as a no) at a question that may be skipped: answered, the form goes on."""
+    asked = tracker.get_slot("requested_slot")
+    text = str(tracker.latest_message.get("text") or "")
+    if asked not in SKIPPABLE_QUESTIONS or not tracker.active_loop.get("name"):
+        return []
+    if is_stop(text) or not is_skip(text):
+        return []
+    return [SlotSet(asked, "-"), FollowupAction(tracker.active_loop["name"])]
+
+
 class StopForm(MemberAction):
     """The member changed their mind: stop asking, change nothing."""
 
@@ -237,6 +254,8 @@ class StopForm(MemberAction):
         ]
         if kept := _kept_as_new(dispatcher, tracker):
             return kept
+        if skipped := _skipped(tracker):
+            return skipped
         if tracker.active_loop.get("name") == "rating_form":
             from actions.feedback import store_rating
 

@@ -15,3 +15,11 @@ def money(value: Any) -> str:
 def when(value: str | None) -> str:
     """An ISO date from the API as members read it; no date means nothing is scheduled."""
     return date.fromisoformat(value).strftime("%-d %B %Y") if value else "not scheduled"
+
+
+def with_reference(message: str, reference: str) -> str:
+    """The records API's message, ending with the reference once (most of its messages give
+    it already; saying it twice reads as two requests)."""
+    if reference in message:
+        return message
+    return f"{message.rstrip()} Your reference is {reference}."

@@ -97,9 +97,8 @@ class RejoinMembership(MemberAction):
 
                 return await send_payment_link(dispatcher, tracker, purpose="pay_arrears")
             return []
-        dispatcher.utter_message(
-            text=f"{outcome['message']} Your reference is {outcome['reference']}."
-        )
+        # The records API's message already gives the reference.
+        dispatcher.utter_message(text=outcome["message"])
         return [SlotSet("last_reference", outcome["reference"])]
 
 
@@ -169,7 +168,8 @@ class SubmitCancel(MemberAction):
         events: list[EventType] = [SlotSet(name, None) for name in ("cancel_reason", *DONE)]
         if outcome:
             dispatcher.utter_message(
-                text=f"{outcome['message']} Your reference is {outcome['reference']}. "
+                # The records API's message already gives the reference.
+                text=f"{outcome['message']} "
                 f"We're sorry to see you go, and you're welcome back any time."
             )
             events.append(SlotSet("last_reference", outcome["reference"]))

@@ -21,7 +21,7 @@ from actions.changes import apply_change
 from actions.choices import PAYMENT_METHODS, chosen
 from actions.conversation import member_api, verified_number
 from actions.escalation import escalate, hand_over_if_form_gave_up
-from actions.formatting import money, when
+from actions.formatting import money, when, with_reference
 from actions.opening import opening_message
 from bot.records import RecordsApiRefused
 
@@ -135,9 +135,19 @@ class ValidatePaymentMethodForm(MemberForm):
     def name(self) -> str:
         return "validate_payment_method_form"
 
+    async def extract_payment_method_choice(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "can I pay through my wages instead of direct debit": the request names the way.
+        said = _from_the_request(tracker, "payment_method_form", ("payment_method_choice",))
+        choice = chosen(said, PAYMENT_METHODS) if said else None
+        return {"payment_method_choice": choice} if choice else {}
+
     async def validate_payment_method_choice(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        if str(value or "") in PAYMENT_METHODS:  # read from the request already
+            return self.valid(payment_method_choice=str(value))
         if choice := chosen(str(value or ""), PAYMENT_METHODS):
             return self.valid(payment_method_choice=choice)
         return self.invalid(
@@ -172,7 +182,7 @@ class SubmitPaymentMethod(MemberAction):
             )
             if outcome:
                 dispatcher.utter_message(
-                    text=f"{outcome['message']} Your reference is {outcome['reference']}."
+                    text=with_reference(outcome["message"], outcome["reference"])
                 )
             return events
         return events + await send_payment_link(dispatcher, tracker, purpose="set_up_mandate")
@@ -287,7 +297,7 @@ class SubmitRefund(MemberAction):
         )
         if outcome:
             dispatcher.utter_message(
-                text=f"{outcome['message']} Your reference is {outcome['reference']}."
+                text=with_reference(outcome["message"], outcome["reference"])
             )
             events.append(SlotSet("last_reference", outcome["reference"]))
         return events

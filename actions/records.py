@@ -12,11 +12,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
+from actions.answers import is_question, is_skip
 from actions.base import MemberAction, MemberForm
 from actions.changes import apply_change
 from actions.confirming import DONE, ask_to_confirm, unless_confirmed
 from actions.conversation import member_api, verified_number
 from actions.escalation import hand_over_if_form_gave_up
+from actions.formatting import with_reference
 from actions.opening import opening_message
 from actions.register_names import (
     last_offer,
@@ -26,7 +28,6 @@ from actions.register_names import (
     read_offer_answer,
 )
 
-SKIP_WORDS = {"skip", "same", "no change", "unchanged", "n/a", "na", "none", "no"}
 ADDRESS_SLOTS = ("new_address_line1", "new_town", "new_postcode")
 EMPLOYMENT_SLOTS = ("new_employer", "new_workplace", "new_job_title", "new_grade")
 
@@ -227,6 +228,17 @@ class SubmitContact(MemberAction):
 # --- employment ----------------------------------------------------------------------------
 
 
+def _not_a_value(dispatcher: CollectingDispatcher, slot: str) -> dict[str, Any]:
+    """A question typed where a value was asked for is never stored as the value (it once
+    became a new "workplace" for the data team). The question is asked again; it is not
+    counted as a wrong answer."""
+    dispatcher.utter_message(
+        text="Good question: I'll be able to answer it once we've finished this change, so "
+        "please ask me again then."
+    )
+    return {slot: None}
+
+
 class ValidateEmploymentForm(MemberForm):
     def name(self) -> str:
         return "validate_employment_form"
@@ -241,6 +253,8 @@ class ValidateEmploymentForm(MemberForm):
         typed = parsing.tidy_text(value, max_length=200)
         if not typed or parsing.is_conversation_reply(typed) and not last_offer(tracker):
             return self.invalid(dispatcher, tracker, slot, question)
+        if is_question(typed):
+            return _not_a_value(dispatcher, slot)
         if offer := last_offer(tracker):
             intent = (tracker.latest_message.get("intent") or {}).get("name")
             answer = read_offer_answer(typed, intent, offer)
@@ -289,7 +303,9 @@ class ValidateEmploymentForm(MemberForm):
         text = parsing.tidy_text(value, max_length=100)
         if not text:
             return self.invalid(dispatcher, tracker, "new_job_title", "What's your job title?")
-        return self.valid(new_job_title="-" if text.lower() in SKIP_WORDS else text)
+        if is_question(text):
+            return _not_a_value(dispatcher, "new_job_title")
+        return self.valid(new_job_title="-" if is_skip(text) else text)
 
     async def validate_new_grade(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -297,7 +313,9 @@ class ValidateEmploymentForm(MemberForm):
         text = parsing.tidy_text(value, max_length=50)
         if not text:
             return self.invalid(dispatcher, tracker, "new_grade", "What's your grade or band?")
-        return self.valid(new_grade="-" if text.lower() in SKIP_WORDS else text)
+        if is_question(text):
+            return _not_a_value(dispatcher, "new_grade")
+        return self.valid(new_grade="-" if is_skip(text) else text)
 
 
 class ConfirmEmployment(MemberAction):
@@ -348,7 +366,7 @@ class SubmitEmployment(MemberAction):
             # The API explains itself: applied, or waiting for review because of a ballot,
             # and whether check-off stops with the new employer.
             dispatcher.utter_message(
-                text=f"{outcome['message']} Your reference is {outcome['reference']}."
+                text=with_reference(outcome["message"], outcome["reference"])
             )
             return [
                 *_clear(*EMPLOYMENT_SLOTS, *DONE),

@@ -23,6 +23,9 @@ PARTS = (
     ("benchmarks-load", "Load over replicas", ".venv/bot/bin/python bench/load_bench.py"),
     ("benchmarks-email", "Email triage", ".venv/bot/bin/python bench/email_bench.py"),
     ("bench-api", "Records API", ".venv/api/bin/python bench/api_bench.py"),
+    ("benchmarks-corpus", "Conversation corpus",
+     ".venv/bot/bin/python -m pytest tests/bot/test_corpus.py && "
+     ".venv/bot/bin/python bench/corpus_report.py"),
 )
 
 
@@ -122,6 +125,11 @@ def goals_table(combined: dict[str, Any]) -> list[str]:
         rows += [(f"{row['configuration']}: {row['goal']}", row["target"], row["measured"],
                   bool(row["met"])) for row in serving.get("verdict", [])]
     rows += load_goals(combined.get("load"))
+    corpus = combined.get("corpus")
+    if isinstance(corpus, dict):
+        rows.append(("Conversation corpus: task completion", f"{corpus['goal']:.0%}",
+                     f"{corpus['completion']:.1%} of {corpus['conversations']}",
+                     corpus["completion"] >= corpus["goal"]))
     if not rows:
         return []
     lines = ["## Goals", "", "Each figure comes from the section below that measured it.", "",

@@ -40,6 +40,9 @@ _LEAD_IN = re.compile(
     r"|^\s*(?:it'?s|it\s+is|that'?s|at|to)\b",
     re.IGNORECASE,
 )
+# Where an address said inside a request starts: a house number or a flat ("can you update my
+# address to 9 mill lane", "change of address please, its Flat 2, 5 Mill Lane").
+_ADDRESS_START = re.compile(r"\b(?:(?:flat|apartment|apt|unit)\s+\w+|\d+[a-z]?)\b", re.I)
 _FILLER_END = re.compile(r"[\s,.!]*\b(?:thanks?|thank\s+you|please|cheers|ta|now)\W*$", re.I)
 # Small words that stay lower case in a place name: Stoke-on-Trent, Newcastle upon Tyne.
 _SMALL_WORDS = {"on", "upon", "in", "under", "le", "la", "by", "the", "of", "and", "de"}
@@ -124,6 +127,10 @@ def read_address(text: str, *, asked: str | None = None) -> AddressParts:
     lead_in = _LEAD_IN.match(text)
     if lead_in:
         text = text[lead_in.end() :]
+    elif asked is None and (start := _ADDRESS_START.search(text)) and start.start() > 0:
+        # The request's own words come before the address, in whatever form.
+        lead_in = start
+        text = text[start.start() :]
     text = _FILLER_END.sub("", text).strip(" ,.;:-")
     if asked is None and not (code or (lead_in and any(ch.isdigit() for ch in text))):
         return AddressParts(postcode=code)

@@ -23,7 +23,8 @@ DETAIL_WORDS = {
     "title": "title",
 }
 _GIVING = (
-    r"(?:is\s+now|now|(?:has\s+)?changed\s+to|change(?:d)?\s+it\s+to|to|should\s+(?:be|say|read)"
+    r"(?:is\s+now|now|(?:has\s+)?changed\s+(?:back\s+)?to|change(?:d)?\s+it\s+(?:back\s+)?to|"
+    r"back\s+to|to|should\s+(?:be|say|read)"
     r"|is\s+actually|is\s+spelt|is\s+spelled|became|becomes|will\s+be)"
 )
 _WORDS = "|".join(re.escape(w) for w in sorted(DETAIL_WORDS, key=len, reverse=True))
@@ -48,8 +49,10 @@ def stated_detail(text: str) -> tuple[str, str] | None:
     m = _STATED.search(" ".join((text or "").split()))
     if not m:
         return None
+    # The value ends with its sentence: "my surname is now Nakamura. My number is ..."
+    value = re.split(r"[.;!?,](?:\s|$)", m["value"], maxsplit=1)[0]
     value = re.sub(
-        r"[\s.!]+(?:thanks?|thank you|please|cheers)?[\s.!]*$", "", m["value"], flags=re.I
+        r"[\s.!]+(?:thanks?|thank you|please|cheers)?[\s.!]*$", "", value, flags=re.I
     )
     if not value or _NOT_A_VALUE.match(value):
         return None

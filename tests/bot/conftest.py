@@ -15,7 +15,9 @@ from tests.bot.servers import Assistant, RecordsApi, action_server_env, assistan
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordsApi]:
     """The records API with the demo organisation (shared by a test session: tests that change
     a record use their own demo member, or assert on what they changed)."""
-    with records_api(tmp_path_factory.mktemp("records-api")) as running_api:
+    # 300 demo members: the first sixty are the ones the tests name, the rest are the
+    # conversation corpus's, one each (tests/bot/test_corpus.py).
+    with records_api(tmp_path_factory.mktemp("records-api"), members=300) as running_api:
         yield running_api
 
 

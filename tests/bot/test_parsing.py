@@ -8,6 +8,7 @@ import pytest
 
 from actions import parsing
 from actions.parsing import AddressParts
+from actions.parsing.addresses import read_address
 
 TODAY = date(2026, 12, 3)
 
@@ -254,3 +255,33 @@ def test_the_request_keeps_its_own_values_once_the_identity_answers_are_taken_ou
 
     assert parsing.read_address(left).postcode == "BS1 4JQ"
     assert "1000028" not in left and "NE5" not in left.upper()
+
+
+@pytest.mark.parametrize(
+    ("said", "line1", "town", "postcode"),
+    [
+        ("can you update my address to 9 mill lane york yo1 7hh", "9 Mill Lane", "York",
+         "YO1 7HH"),
+        ("change of address please, its 5 mill lane, york, yo1 7hh", "5 Mill Lane", "York",
+         "YO1 7HH"),
+        ("please change my address, Flat 2, 7 High Street, Cardiff CF10 1EP",
+         "Flat 2, 7 High Street", "Cardiff", "CF10 1EP"),
+    ],
+)
+def test_the_requests_own_words_never_become_part_of_the_address(
+    said: str, line1: str, town: str, postcode: str
+) -> None:
+    assert read_address(said) == AddressParts(line1=line1, town=town, postcode=postcode)
+
+
+@pytest.mark.parametrize(
+    ("said", "value"),
+    [
+        ("please change my last name back to Doherty", "Doherty"),
+        ("I got married so my surname is now Nakamura. My membership number is 1000195.",
+         "Nakamura"),
+        ("my surname changed back to Okoye, thanks", "Okoye"),
+    ],
+)
+def test_a_stated_name_ends_with_its_sentence(said: str, value: str) -> None:
+    assert parsing.stated_detail(said) == ("name", value)
