@@ -18,6 +18,8 @@ from actions.confirming import DONE, ask_to_confirm, unless_confirmed
 from actions.conversation import channel_of, member_api, verified_number
 from actions.escalation import hand_over_if_form_gave_up
 from actions.formatting import money, when
+from actions.opening import opening_message
+from actions.parsing import is_conversation_reply
 from bot.records import RecordsApiRefused
 
 # Reasons for leaving that a cheaper category may answer better than resigning.
@@ -102,9 +104,34 @@ class RejoinMembership(MemberAction):
         return [SlotSet("last_reference", outcome["reference"])]
 
 
+# What follows the request in "I want to resign, I've left the profession" or "cancel my
+# membership because it's too expensive" is the reason.
+_REASON_AFTER = re.compile(r"(?:[,;.:!-]+|\s+(?:because|since|cos|coz)\b)\s*", re.I)
+
+
+def reason_in_request(said: str) -> str | None:
+    """The reason a resignation request gives after the request itself, if it gives one."""
+    parts = _REASON_AFTER.split(said, maxsplit=1)
+    if len(parts) < 2:
+        return None
+    reason = " ".join(parts[1].split()).strip(" .!")
+    if len(reason.split()) < 2 or is_conversation_reply(reason):
+        return None
+    return reason[:400]
+
+
 class ValidateCancelForm(MemberForm):
     def name(self) -> str:
         return "validate_cancel_form"
+
+    async def extract_cancel_reason(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # Asked "why?" again after "I want to resign, I've left the profession" reads as not
+        # having listened.
+        said = opening_message(tracker, "cancel_form", ("cancel_reason",))
+        reason = reason_in_request(said) if said else None
+        return {"cancel_reason": reason} if reason else {}
 
     async def validate_cancel_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -188,6 +188,12 @@ class SubmitPaymentMethod(MemberAction):
         return events + await send_payment_link(dispatcher, tracker, purpose="set_up_mandate")
 
 
+# "refund the last payment": a request that names the payment by when it was. Stricter than
+# LATEST_PAYMENT, so "you charged me twice this month" still asks which payment.
+NAMED_LATEST_PAYMENT = re.compile(
+    r"\b(?:last|latest|most recent)\s+(?:payment|one|collection|charge|direct debit|subs?)\b",
+    re.I,
+)
 # "the last one", "my latest payment", "this month's": members name a payment by when it was.
 LATEST_PAYMENT = re.compile(r"\b(last|latest|most recent|this month'?s?|recent)\b", re.I)
 # A refund request that says why: "you charged me twice", "I was overcharged", "you took a
@@ -195,7 +201,8 @@ LATEST_PAYMENT = re.compile(r"\b(last|latest|most recent|this month'?s?|recent)\
 REFUND_REASON = re.compile(
     r"\b(twice|two times|double|duplicate|overcharg\w*|too much|more than|wrong amount|"
     r"after (?:i|we) (?:left|resigned|cancelled|retired)|already (?:paid|left|cancelled)|"
-    r"not a member|cancelled|by mistake|in error|shouldn'?t have|should not have)\b",
+    r"not a member|cancelled|by mistake|in error|shouldn'?t have|should not have|"
+    r"still (?:charged|took|taken|being charged|paying))\b",
     re.I,
 )
 
@@ -227,6 +234,8 @@ class ValidateRefundForm(MemberForm):
         found: dict[str, Any] = {}
         if parsing.parse_date(said) or parsing.amount(said):
             found["refund_payment"] = said[:200]
+        elif latest := NAMED_LATEST_PAYMENT.search(said):
+            found["refund_payment"] = latest[0]
         if REFUND_REASON.search(said):
             found["refund_reason"] = " ".join(said.split())[:1000]
         return found
@@ -244,6 +253,12 @@ class ValidateRefundForm(MemberForm):
                     f"{when(latest['due_on'])}."
                 )
                 return self.valid(refund_payment=latest["due_on"])
+        if not on and not paid and REFUND_REASON.search(text) and not tracker.get_slot(
+            "refund_reason"
+        ):
+            # Why, said before which: kept as the reason, and only the payment asked again.
+            dispatcher.utter_message(text="Thanks, I've noted why.")
+            return {"refund_payment": None, "refund_reason": " ".join(text.split())[:1000]}
         if not on and not paid:
             return self.invalid(
                 dispatcher,

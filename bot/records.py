@@ -32,6 +32,10 @@ class RecordsApiUnavailable(RecordsApiError):
     """The API could not be reached, timed out, or failed on its side."""
 
 
+class RecordsApiServerError(RecordsApiUnavailable):
+    """The API answered, with a 5xx: down for everything, or failing on this one request."""
+
+
 @dataclass
 class RecordsApiRefused(RecordsApiError):
     """The API answered with a 4xx: the request itself was refused."""
@@ -69,7 +73,7 @@ def service_headers(token: str, channel: str) -> dict[str, str]:
 def read_answer(method: str, path: str, status: int, content: bytes) -> Any:
     """The API's decoded JSON answer, or the named error for a failure or a refusal."""
     if status >= 500:
-        raise RecordsApiUnavailable(f"{method} {path}: HTTP {status}")
+        raise RecordsApiServerError(f"{method} {path}: HTTP {status}")
     if not 200 <= status < 300:
         raise _refusal(status, content)
     if not content:

@@ -5,6 +5,10 @@ through the records API, and only then given the $MemberdeskTriaged keyword. The
 each Message-ID once, so a crash between the two costs nothing: the next pass fetches the
 message again, the API answers "seen before", and the flag is set. While the API is down the
 pass stops and the rest of the mail waits in the mailbox.
+
+A message that fails on its own account (the API refuses it, it cannot be read, or the API
+fails on it while other messages go through) is given a failure keyword and the pass goes on;
+after `quarantine_after` failures it is quarantined: keyworded, reported and never retried.
 """
 
 from __future__ import annotations
@@ -18,8 +22,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot.records import RecordsApiRefused, RecordsApiUnavailable
-from channels.email.settings import PROCESSED_KEYWORD, MailboxSettings
+from bot.records import RecordsApiRefused, RecordsApiServerError, RecordsApiUnavailable
+from channels.email.settings import (
+    FAILED_KEYWORD,
+    PROCESSED_KEYWORD,
+    QUARANTINED_KEYWORD,
+    MailboxSettings,
+)
 
 log = logging.getLogger("memberdesk.email.imap")
 
@@ -41,6 +50,7 @@ class PollReport:
     duplicates: int
     failed: int
     waiting: int
+    quarantined: int = 0
 
 
 def _tls_context(settings: MailboxSettings) -> ssl.SSLContext:
@@ -77,6 +87,8 @@ class MailboxPoller:
         self._triage_chunk = triage_chunk
         self._record = record
         self._delete_card_numbers = delete_card_numbers
+        self._own_failures: list[str] = []
+        self._server_failures: list[str] = []
 
     def _connect(self) -> imaplib.IMAP4_SSL:
         settings = self.settings
@@ -102,14 +114,17 @@ class MailboxPoller:
         are set from this thread only, each after its own message was recorded.
         """
         client = self._connect()
-        counts = {"processed": 0, "duplicates": 0, "failed": 0}
+        counts = {"processed": 0, "duplicates": 0, "failed": 0, "quarantined": 0}
         expunge = api_down = False
         in_flight: list[tuple[str, Future[dict[str, Any]]]] = []
+        # Messages that failed on their own account, and those the API failed on (a 5xx):
+        # the latter count against the message only if others went through in this pass.
+        self._own_failures, self._server_failures = [], []
         try:
             with ThreadPoolExecutor(max_workers=self._record_workers,
                                     thread_name_prefix="email-record") as pool:
-                found = _ok(client.uid("SEARCH", "UNKEYWORD", PROCESSED_KEYWORD, "NOT",
-                                       "DELETED"), "search")
+                found = _ok(client.uid("SEARCH", "UNKEYWORD", PROCESSED_KEYWORD, "UNKEYWORD",
+                                       QUARANTINED_KEYWORD, "NOT", "DELETED"), "search")
                 uids = [uid.decode() for uid in (found[0] or b"").split() if uid.isdigit()]
                 todo = uids[: self.settings.batch]
                 chunk: list[tuple[str, bytes]] = []
@@ -136,9 +151,13 @@ class MailboxPoller:
                         break
                 expunged, down = self._flag_recorded(client, in_flight, counts)
                 expunge, api_down = expunge or expunged, api_down or down
+            went_through = counts["processed"] + counts["duplicates"] > 0
+            for uid in self._own_failures + (self._server_failures if went_through else []):
+                self._count_failure(client, uid, counts)
             if expunge:
                 client.expunge()
-            waiting = max(0, len(uids) - counts["processed"] - counts["duplicates"])
+            waiting = max(0, len(uids) - counts["processed"] - counts["duplicates"]
+                          - counts["quarantined"])
         except (OSError, imaplib.IMAP4.error) as exc:
             raise MailboxUnavailable(f"during the pass: {exc}") from exc
         finally:
@@ -198,6 +217,7 @@ class MailboxPoller:
                 except Exception:  # noqa: BLE001
                     log.exception("message uid %s could not be triaged; left unflagged", uid)
                     counts["failed"] += 1
+                    self._own_failures.append(uid)
                     triaged.append(None)
             return triaged
 
@@ -209,6 +229,14 @@ class MailboxPoller:
         for uid, recording in in_flight:
             try:
                 outcome = recording.result()
+            except RecordsApiServerError as exc:
+                # The API answered but failed: on this message alone, or on everything. The
+                # pass goes on; after it, this counts against the message only if others
+                # were recorded (poll_once).
+                log.error("records API failed on message uid %s: %s", uid, exc)
+                counts["failed"] += 1
+                self._server_failures.append(uid)
+                continue
             except RecordsApiUnavailable as exc:
                 log.warning("records API unavailable, mail waits: %s", exc)
                 counts["failed"] += 1
@@ -219,6 +247,7 @@ class MailboxPoller:
                 # loudly and left unflagged for a person to look at; the rest carry on.
                 log.error("records API refused message uid %s: %s", uid, exc)
                 counts["failed"] += 1
+                self._own_failures.append(uid)
                 continue
             flags = PROCESSED_KEYWORD
             # An email with a card number in it is deleted once its masked copy is on the
@@ -229,6 +258,22 @@ class MailboxPoller:
             _ok(client.uid("STORE", uid, "+FLAGS.SILENT", f"({flags})"), f"flag {uid}")
             counts["duplicates" if outcome.get("duplicate") else "processed"] += 1
         return expunge, api_down
+
+    def _count_failure(self, client: imaplib.IMAP4_SSL, uid: str,
+                       counts: dict[str, int]) -> None:
+        """One more failure on the message, kept as a keyword; quarantined at the limit."""
+        data = _ok(client.uid("FETCH", uid, "(FLAGS)"), f"flags {uid}")
+        flags = " ".join(item.decode(errors="replace") if isinstance(item, bytes) else str(item)
+                         for item in data if item)
+        failures = sum(f"{FAILED_KEYWORD}{n}" in flags
+                       for n in range(1, self.settings.quarantine_after + 1)) + 1
+        keywords = f"{FAILED_KEYWORD}{failures}"
+        if failures >= self.settings.quarantine_after:
+            keywords += f" {QUARANTINED_KEYWORD}"
+            counts["quarantined"] += 1
+            log.error("message uid %s failed %s times: quarantined (keyword %s) for a person",
+                      uid, failures, QUARANTINED_KEYWORD)
+        _ok(client.uid("STORE", uid, "+FLAGS.SILENT", f"({keywords})"), f"flag {uid}")
 
     def run(self, *, should_stop: Callable[[], bool], max_passes: int | None = None) -> None:
         """Poll every `poll_seconds` until `should_stop()` (or `max_passes`)."""

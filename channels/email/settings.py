@@ -8,6 +8,12 @@ from pathlib import Path
 
 # Where the poller marks a message it has recorded; staff reading the mailbox are not affected.
 PROCESSED_KEYWORD = "$MemberdeskTriaged"
+# A message that failed on its own account (refused by the records API, unreadable, or a
+# server error while others went through) carries one of these per failure, so the count
+# survives a restart; after `quarantine_after` failures it is quarantined and never retried:
+# one bad message must not hold the mailbox up. Staff find it by the keyword.
+FAILED_KEYWORD = "$MemberdeskFailed"
+QUARANTINED_KEYWORD = "$MemberdeskQuarantined"
 
 
 class MailboxNotConfigured(RuntimeError):
@@ -26,6 +32,7 @@ class MailboxSettings:
     poll_seconds: float
     batch: int
     timeout: float
+    quarantine_after: int = 3
 
 
 def mailbox_settings() -> MailboxSettings:
@@ -53,6 +60,7 @@ def mailbox_settings() -> MailboxSettings:
             poll_seconds=float(env("MEMBERDESK_IMAP_POLL_SECONDS", "60")),
             batch=int(env("MEMBERDESK_IMAP_BATCH", "50")),
             timeout=float(env("MEMBERDESK_IMAP_TIMEOUT", "30")),
+            quarantine_after=max(1, int(env("MEMBERDESK_IMAP_QUARANTINE_AFTER", "3"))),
         )
     except ValueError as exc:
         raise MailboxNotConfigured(f"an IMAP setting is not a number: {exc}") from None

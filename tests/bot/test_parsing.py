@@ -285,3 +285,19 @@ def test_the_requests_own_words_never_become_part_of_the_address(
 )
 def test_a_stated_name_ends_with_its_sentence(said: str, value: str) -> None:
     assert parsing.stated_detail(said) == ("name", value)
+
+
+@pytest.mark.parametrize(
+    ("said", "reason"),
+    [
+        ("i want to resign, i've left the profession", "i've left the profession"),
+        ("cancel my membership because its too expensive", "its too expensive"),
+        ("i want to leave the union - moving abroad", "moving abroad"),
+        ("please cancel my membership", None),
+        ("cancel it please, thanks", None),
+    ],
+)
+def test_the_reason_said_with_a_resignation_is_kept(said: str, reason: str | None) -> None:
+    from actions.membership import reason_in_request
+
+    assert reason_in_request(said) == reason

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from bot.email_records import EmailRecords
+from bot.records import RecordsApiRefused, RecordsApiServerError
 from bot.settings import BotSettings
 from channels.email.classifier import NluClassifier
 from channels.email.imap import MailboxPoller, MailboxUnavailable
@@ -109,7 +110,8 @@ def test_a_support_mailbox_is_acknowledged_triaged_routed_and_threaded(
     polled = memberdesk("email", "poll", "--once", env=mailbox.env())
     assert polled.returncode == 0, polled.stderr[-3000:]
     report = json.loads(polled.stdout.strip().splitlines()[-1])
-    assert report == {"processed": 25, "duplicates": 0, "failed": 0, "waiting": 0}
+    assert report == {"processed": 25, "duplicates": 0, "failed": 0, "waiting": 0,
+                      "quarantined": 0}
     send_outbox(memberdesk, smtp)
 
     # Every message was flagged, and the poller only peeked: staff still see it all as new.
@@ -332,3 +334,58 @@ def test_a_reply_is_recorded_after_the_email_it_answers_even_when_that_one_is_sl
             )
         }
     assert len(cases) == 3 and len(set(cases.values())) == 1, cases
+
+
+def test_a_message_that_keeps_failing_is_quarantined_and_never_holds_up_the_rest(
+    mailbox: Mailbox, email_api: RecordsApi, classifier: NluClassifier, records: EmailRecords,
+) -> None:
+    """A message the records API refuses (or fails on while others go through) is counted
+    on the message itself, the pass goes on, and after three failures it is quarantined:
+    keyworded for a person and never fetched again."""
+    refused = email("Broken Export <broken@example.net>", "Change of address", "I have moved.")
+    failing = email("Odd Sender <odd@example.net>", "Question", "When does the ballot close?")
+    fine = [email(f"fine{n}@example.net", "Change of address", "I have moved to LS6 3AG.")
+            for n in range(3)]
+    mailbox.deliver(bytes(refused), bytes(failing), *(bytes(m) for m in fine[:1]))
+    bad = {str(refused["Message-ID"]): RecordsApiRefused(status=422, detail="not acceptable"),
+           str(failing["Message-ID"]): RecordsApiServerError("POST /email/inbound: HTTP 500")}
+
+    def record_or_fail(triaged: Any) -> dict[str, Any]:
+        if (error := bad.get(triaged.parsed.message_id)) is not None:
+            raise error
+        return record_triaged(triaged, records=records)
+
+    passes = []
+    for new_mail in fine[1:] + [None]:
+        passes.append(poller_for(mailbox, classifier, records, record=record_or_fail).poll_once())
+        if new_mail is not None:
+            mailbox.deliver(bytes(new_mail))
+    third = passes[-1]
+
+    # Every good message went through, pass after pass, however the bad two failed.
+    assert sum(p.processed for p in passes) == 3
+    assert [p.failed for p in passes] == [2, 2, 2]
+    assert third.quarantined == 2 and third.waiting == 0
+    # Quarantined: left for a person, and not fetched again.
+    later = poller_for(mailbox, classifier, records, record=record_or_fail).poll_once()
+    assert (later.processed, later.failed, later.waiting) == (0, 0, 0)
+    with mailbox.session() as client:
+        _, found = client.uid("SEARCH", "KEYWORD", "$MemberdeskQuarantined")
+    assert len((found[0] or b"").split()) == 2
+
+
+def test_a_server_error_on_every_message_is_an_outage_not_a_bad_message(
+    mailbox: Mailbox, email_api: RecordsApi, classifier: NluClassifier, records: EmailRecords,
+) -> None:
+    mailbox.deliver(*(bytes(email(f"wait{n}@example.net", "Moved", "New address LS6 3AG."))
+                      for n in range(2)))
+
+    def api_failing(triaged: Any) -> dict[str, Any]:
+        raise RecordsApiServerError("POST /email/inbound: HTTP 503")
+
+    for _ in range(4):
+        report = poller_for(mailbox, classifier, records, record=api_failing).poll_once()
+        assert report.quarantined == 0
+
+    back = poller_for(mailbox, classifier, records).poll_once()
+    assert back.processed == 2 and back.failed == 0
