@@ -351,6 +351,31 @@ def cases_sla_digest(ctx: click.Context) -> None:
         click.echo(f"queued {len(emails)} SLA digest email(s)")
 
 
+# -- retention --------------------------------------------------------------------------------
+
+
+@cli.group()
+def retention() -> None:
+    """Conversation data kept no longer than MEMBERDESK_RETENTION_DAYS (docs/data-protection.md)."""
+
+
+@retention.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what is past its retention; delete nothing.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000),
+              help="Rows removed per transaction.")
+@click.pass_context
+def retention_purge(ctx: click.Context, dry_run: bool, batch_size: int) -> None:
+    """Remove transcripts, emails and trackers past their retention; print a JSON report."""
+    import json
+
+    from api.data_protection.retention import purge
+
+    with _session(ctx) as session:
+        report = purge(db_session=session, settings=ctx.obj["settings"], dry_run=dry_run,
+                       batch_size=batch_size)
+    click.echo(json.dumps(report.as_dict(), indent=2))
+
+
 # -- email ------------------------------------------------------------------------------------
 
 from api.mail.cli import email_group, run_in_bot  # noqa: E402 - beside the other groups

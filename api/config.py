@@ -9,6 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# Conversation data is kept at least this long: a member's complaint or a dispute about a
+# change can come months later, and the case must still show what was said.
+MIN_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 36500
 
 # Values that are fine on a laptop and fatal anywhere else.
 # Known placeholders: Settings refuses to start with them outside development and test.
@@ -19,7 +26,10 @@ DEFAULT_SERVICE_TOKEN = "development-only-service-token"  # noqa: S105
 class Settings(BaseSettings):
     """Everything the records API can be told from outside."""
 
-    model_config = SettingsConfigDict(env_prefix="MEMBERDESK_", env_file=".env", extra="ignore")
+    # Errors name the setting but never repeat its value: several are secrets or carry one.
+    model_config = SettingsConfigDict(
+        env_prefix="MEMBERDESK_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "test", "staging", "production"] = "development"
     database_url: str = "sqlite:///var/memberdesk.db"
@@ -55,6 +65,12 @@ class Settings(BaseSettings):
     bank_holiday_region: Literal["england-and-wales", "scotland", "northern-ireland"] = (
         "england-and-wales"
     )
+    # How long conversation data (transcripts, inbound emails, Rasa's trackers) is kept after
+    # the conversation or its case closed; `memberdesk retention purge` removes what is older.
+    retention_days: int = 400
+    # Rasa's SQL tracker store (the database bot/endpoints.production.yml names), as an
+    # SQLAlchemy URL, so the purge reaches the trackers too; empty: they are left alone.
+    tracker_store_url: str = ""
 
     @property
     def identity_assertion_secret(self) -> str:
@@ -69,6 +85,33 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"MEMBERDESK_TIMEZONE {value!r} is not a known time zone") from exc
         return value
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _whole_days_at_least_the_minimum(cls, value: object) -> int:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or not (
+            MIN_RETENTION_DAYS <= int(text) <= MAX_RETENTION_DAYS
+        ):
+            raise ValueError(
+                f"MEMBERDESK_RETENTION_DAYS must be a whole number of days from "
+                f"{MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} (it is {text[:20]!r})"
+            )
+        return int(text)
+
+    @field_validator("tracker_store_url")
+    @classmethod
+    def _tracker_store_is_a_database_url(cls, value: str) -> str:
+        if value.strip():
+            try:
+                make_url(value.strip())
+            except (ArgumentError, ValueError):
+                # Never echoed: the URL carries the tracker store's password.
+                raise ValueError(
+                    "MEMBERDESK_TRACKER_STORE_URL is not a database URL "
+                    "(postgresql+psycopg2://USER:PASSWORD@HOST:5432/DB)"
+                ) from None
+        return value.strip()
 
     @model_validator(mode="after")
     def _opening_hours_in_order(self) -> Settings:

@@ -24,6 +24,7 @@ def _routers() -> list[APIRouter]:
     from api.cases.views import router as cases
     from api.changes.views import router as changes
     from api.conversations.views import router as conversations
+    from api.data_protection.views import router as data_protection
     from api.employers.views import router as employers
     from api.identity.views import router as identity
     from api.mail.views import router as mailbox
@@ -35,7 +36,7 @@ def _routers() -> list[APIRouter]:
     from api.subscriptions.views import router as subscriptions
 
     return [identity, members, member_record, membership, employers, subscriptions, payments,
-            ballots, changes, cases, staff, mailbox, conversations]
+            ballots, changes, cases, staff, mailbox, conversations, data_protection]
 
 
 def create_app() -> FastAPI:

@@ -199,6 +199,11 @@ def eligibility(*, db_session: Session, member: Member, ballot: Ballot, today: d
     return on_register
 
 
+def register_entitlement(*, db_session: Session, member: Member, ballot: Ballot) -> Eligibility:
+    """Whether `member` was on `ballot`'s register, whether or not it has closed since."""
+    return _eligibility_on_register(db_session=db_session, member=member, ballot=ballot)
+
+
 def ballots_for_member(*, db_session: Session, today: date) -> list[Ballot]:
     """Every ballot not yet closed, and the most recently closed one."""
     current = list(

@@ -62,6 +62,9 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the retention purge removed the conversation (transcript, collected values, summary,
+    # messages) of this closed case; the case itself, its outcome and dates are kept.
+    conversation_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     messages: Mapped[list[CaseMessage]] = relationship(order_by="CaseMessage.id")
 
 

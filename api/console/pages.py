@@ -1,8 +1,8 @@
 """How every console page is drawn and answered: templates, security headers, outcomes, CSV.
 
-The page modules (sign_in, cases, approvals, reports, ballot_exports) render through here, so
-the sandboxed templates, the Content-Security-Policy and the signed one-line outcomes after a
-POST are the same on every page. Nothing here touches the database.
+The page modules (sign_in, cases, members, approvals, reports, ballot_exports) render through
+here, so the sandboxed templates, the Content-Security-Policy and the signed one-line outcomes
+after a POST are the same on every page. Nothing here touches the database.
 """
 
 from __future__ import annotations

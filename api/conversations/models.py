@@ -22,7 +22,10 @@ class Conversation(Base):
     started_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
-    last_turn_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Indexed for the retention purge, which removes conversations quiet for longer than it.
+    last_turn_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     # The first goal the assistant recognised: what the member came for.
     intent: Mapped[str | None] = mapped_column(String(60))
     member_turns: Mapped[int] = mapped_column(Integer, default=0)

@@ -33,7 +33,10 @@ class InboundEmail(Base):
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
     # Why no reply went out, when none did (automatic mail, the per-sender limit...).
     no_reply_reason: Mapped[str | None] = mapped_column(String(100))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Indexed for the retention purge, which removes emails by age.
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
 
 
 class EmailThreadId(Base):

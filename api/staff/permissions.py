@@ -2,8 +2,9 @@
 
 agent      works the queues: takes cases, talks to members, hands back, resolves.
 team_lead  an agent who also decides held changes and refunds and sees the reports.
-data_team  decides held changes and refunds, sees the reports and the data-quality report, and
-           makes the ballot exports for the independent scrutineer.
+data_team  decides held changes and refunds, sees the reports and the data-quality report,
+           makes the ballot exports for the independent scrutineer, and answers subject access
+           requests (the export of everything held about one member).
 admin      everything.
 
 Decisions are still checked again by the services that make them (changes.reviewing.decide,
@@ -23,6 +24,10 @@ class Permission(str, enum.Enum):
     view_reports = "view_reports"
     data_quality = "data_quality"
     ballot_exports = "ballot_exports"
+    # The data protection work is the data team's: an export holds a member's whole record,
+    # their cases with internal notes, and the audit log about them, so no agent or team lead
+    # produces one.
+    subject_access = "subject_access"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -37,6 +42,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.view_reports,
             Permission.data_quality,
             Permission.ballot_exports,
+            Permission.subject_access,
         }
     ),
     Role.admin: frozenset(Permission),

@@ -54,12 +54,14 @@ DOCKERFILES = {
 COMPONENT = "app.kubernetes.io/component"
 SERVING = ("api", "actions", "rasa", "rasa-telegram")  # have a port, a Service and probes
 WORKERS = ("email-triage", "email-sender")  # serve nothing
+JOBS = ("retention",)  # CronJobs: run, finish, serve nothing
 AUTOSCALED = ("api", "actions", "rasa")
 RASAS = ("rasa", "rasa-telegram")
 API_CLIENTS = ("actions", "rasa", "rasa-telegram", "email-triage")
 SECRET_NAME = "memberdesk-secrets"
 CONFIG_NAME = "memberdesk-config"
 FAKE_SECRET = "s" * 40  # passes every length and character check of the settings readers
+TRACKER_URL = f"postgresql+psycopg2://tracker:{FAKE_SECRET}@postgres.example.internal/tracker"
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -109,6 +111,18 @@ def of_kind(tree: str, kind: str) -> dict[str, dict[str, Any]]:
 
 def deployments(tree: str) -> dict[str, dict[str, Any]]:
     return of_kind(tree, "Deployment")
+
+
+def cron_jobs(tree: str) -> dict[str, dict[str, Any]]:
+    return of_kind(tree, "CronJob")
+
+
+def workloads(tree: str) -> dict[str, dict[str, Any]]:
+    """Every pod template, by workload name: the Deployments' and the CronJobs' alike."""
+    found = {name: d["spec"]["template"] for name, d in deployments(tree).items()}
+    found.update({name: job["spec"]["jobTemplate"]["spec"]["template"]
+                  for name, job in cron_jobs(tree).items()})
+    return found
 
 
 def pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -335,8 +349,8 @@ def test_the_deployments_are_the_processes_that_make_up_memberdesk(tree: str) ->
 
 @pytest.mark.parametrize("tree", TREES)
 def test_every_container_has_resources_and_a_locked_down_security_context(tree: str) -> None:
-    for name, deployment in deployments(tree).items():
-        spec = pod_spec(deployment)
+    for name, template in workloads(tree).items():
+        spec = template["spec"]
         assert spec["automountServiceAccountToken"] is False, name
         assert spec["securityContext"]["runAsNonRoot"] is True, name
         assert spec["securityContext"]["runAsUser"] >= 10000, name
@@ -459,6 +473,28 @@ def test_commands_are_the_ones_make_run_starts(tree: str) -> None:
 
 
 @pytest.mark.parametrize("tree", TREES)
+def test_the_retention_purge_runs_nightly_as_the_records_api_does(tree: str) -> None:
+    assert set(cron_jobs(tree)) == set(JOBS)
+    job = cron_jobs(tree)["retention"]["spec"]
+    assert job["concurrencyPolicy"] == "Forbid" and job["timeZone"] == "Europe/London"
+    minute, hour, *every_day = job["schedule"].split()
+    assert every_day == ["*", "*", "*"] and 0 <= int(hour) < 6, "nightly, before the day starts"
+    template = workloads(tree)["retention"]
+    assert template["spec"]["restartPolicy"] == "Never"
+    (box,) = template["spec"]["containers"]
+    assert box["command"] == ["python", "-m", "api.cli", "retention", "purge"]
+    assert box["image"] == container(tree, "api")["image"], "the records API's image"
+    assert "ports" not in box and "readinessProbe" not in box
+    # The records API's own secrets, and the tracker store's URL beside them.
+    assert secret_refs(box) == {
+        **secret_refs(container(tree, "api")),
+        "MEMBERDESK_TRACKER_STORE_URL": {"name": SECRET_NAME,
+                                         "key": "MEMBERDESK_TRACKER_STORE_URL"},
+    }
+    assert box["envFrom"] == container(tree, "api")["envFrom"]
+
+
+@pytest.mark.parametrize("tree", TREES)
 def test_rasa_is_given_the_production_endpoints_and_every_variable_they_name(tree: str) -> None:
     mounted = K8S / "base/rasa"
     assert (mounted / "endpoints.yml").read_text() == (
@@ -503,11 +539,13 @@ def test_each_process_gets_what_its_settings_insist_on_in_production(tree: str) 
             if name.startswith(("MEMBERDESK_", "TELEGRAM_")):
                 patch.delenv(name)
         for name, value in container_env(tree, box).items():
-            patch.setenv(name, value)
+            # A URL from the Secret must still read as one.
+            patch.setenv(name, TRACKER_URL if name == "MEMBERDESK_TRACKER_STORE_URL" else value)
         return patch
 
+    (retention,) = workloads(tree)["retention"]["spec"]["containers"]
     api_side = [pod_spec(deployments(tree)["api"])["initContainers"][0],
-                container(tree, "api"), container(tree, "email-sender")]
+                container(tree, "api"), container(tree, "email-sender"), retention]
     for box in api_side:
         patch = environment(box)
         try:
@@ -518,6 +556,8 @@ def test_each_process_gets_what_its_settings_insist_on_in_production(tree: str) 
         assert settings.env == config_map(tree)["MEMBERDESK_ENV"]
         assert settings.env in ("staging", "production")
         assert settings.database_url == FAKE_SECRET, "the database URL comes from the Secret"
+        if box is retention:
+            assert settings.tracker_store_url == TRACKER_URL, "the purge reaches Rasa's trackers"
     for name in ("actions", "rasa", "rasa-telegram", "email-triage"):
         patch = environment(container(tree, name))
         try:
@@ -603,9 +643,9 @@ def test_production_runs_more_and_bigger_than_the_base() -> None:
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlays_run_one_released_version_of_both_images(overlay: str) -> None:
-    images = {box["image"] for deployment in deployments(overlay).values()
-              for box in pod_spec(deployment).get("initContainers", []) + pod_spec(
-                  deployment)["containers"]}
+    images = {box["image"] for template in workloads(overlay).values()
+              for box in template["spec"].get("initContainers", []) + template["spec"][
+                  "containers"]}
     tags = set()
     for image in images:
         name, _, tag = image.rpartition(":")
@@ -653,7 +693,8 @@ def expected_flows(tree: str) -> dict[str, tuple[Any, ...]]:
         "allow-clients-egress-to-api": (
             "Egress", frozenset(API_CLIENTS), pods("api"), {(ports()["api"], tcp)}),
         "allow-egress-to-postgresql": (
-            "Egress", frozenset({"api", "email-sender", *RASAS}), ANYWHERE, {(postgres, tcp)}),
+            "Egress", frozenset({"api", "email-sender", *JOBS, *RASAS}), ANYWHERE,
+            {(postgres, tcp)}),
         "allow-egress-to-redis": ("Egress", frozenset(RASAS), ANYWHERE, {(redis, tcp)}),
         "allow-telegram-egress-to-bot-api": (
             "Egress", frozenset({"rasa-telegram"}), PUBLIC_INTERNET, {(443, tcp)}),
@@ -706,8 +747,8 @@ def test_network_policies_deny_all_but_the_named_flows(tree: str) -> None:
         flows[name] = (direction, selected(spec["podSelector"]), peer(rule, side),
                        {(port["port"], port["protocol"]) for port in rule["ports"]})
     assert flows == expected_flows(tree)
-    components = {d["spec"]["template"]["metadata"]["labels"][COMPONENT]
-                  for d in deployments(tree).values()}
+    components = {template["metadata"]["labels"][COMPONENT]
+                  for template in workloads(tree).values()}
     for _direction, subjects, other, _ports in flows.values():
         named = set() if subjects == ALL_PODS else set(subjects)
         if other[0] == "pods":
@@ -762,8 +803,8 @@ def test_no_secret_value_is_committed_and_every_reference_is_documented(tree: st
     example = secrets_example()
     assert set(example.values()) == {""}, "deploy/secrets.env.example holds no values"
     used = set()
-    for deployment in deployments(tree).values():
-        spec = pod_spec(deployment)
+    for template in workloads(tree).values():
+        spec = template["spec"]
         for box in spec.get("initContainers", []) + spec["containers"]:
             for variable, reference in secret_refs(box).items():
                 assert reference["name"] == SECRET_NAME
@@ -785,8 +826,8 @@ def test_no_secret_value_is_committed_and_every_reference_is_documented(tree: st
 def test_the_manifests_set_only_variables_the_code_reads(tree: str) -> None:
     known = variables_the_code_reads()
     names = set(config_map(tree)) | set(secrets_example())
-    for deployment in deployments(tree).values():
-        spec = pod_spec(deployment)
+    for template in workloads(tree).values():
+        spec = template["spec"]
         for box in spec.get("initContainers", []) + spec["containers"]:
             names |= {variable["name"] for variable in box.get("env", [])}
     unknown = names - known

@@ -11,7 +11,7 @@ another api module is an edge. A unit is the first path component under api/: a 
 | domains      | employers, members, audit, outbox, staff, identity,     | shared, domains      |
 |              | ballots, payments, changes, subscriptions, cases,       |                      |
 |              | conversations, reports, mail, imports                   |                      |
-| orchestrators| membership, console                                     | shared, domains,     |
+| orchestrators| membership, console, data_protection                    | shared, domains,     |
 |              |                                                         | orchestrators        |
 | entry points | main, cli, models, seed, migrations                     | anything             |
 
@@ -39,7 +39,7 @@ DOMAINS = frozenset({
     "employers", "members", "audit", "outbox", "staff", "identity", "ballots", "payments",
     "changes", "subscriptions", "cases", "conversations", "reports", "mail", "imports",
 })
-ORCHESTRATORS = frozenset({"membership", "console"})
+ORCHESTRATORS = frozenset({"membership", "console", "data_protection"})
 ENTRY_POINTS = frozenset({"main", "cli", "models", "seed", "migrations"})
 BOT_SIDE = frozenset({"actions", "channels", "bot", "nlu_components", "rasa", "rasa_sdk"})
 

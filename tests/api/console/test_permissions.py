@@ -48,6 +48,7 @@ ROLE_PAGES = {
     "/console/ballots": {Role.data_team, Role.admin},
     "/console/ballots/{ballot_code}/constituency.csv": {Role.data_team, Role.admin},
     "/console/ballots/{ballot_code}/replacement-papers.csv": {Role.data_team, Role.admin},
+    "/console/members/{membership_number}/subject-access-export": {Role.data_team, Role.admin},
 }
 
 
@@ -144,7 +145,9 @@ def test_each_role_opens_the_pages_it_is_meant_to(
     role: Role, console: TestClient, db: Session
 ) -> None:
     factories.staff(db, "pat.person", role)
-    factories.ballot(db, employers=[factories.employer(db)], ballot_code="1000001")
+    employer = factories.employer(db)
+    factories.ballot(db, employers=[employer], ballot_code="1000001")
+    factories.member(db, employer=employer, membership_number="1000001")
     sign_in(console, "pat.person")
 
     opened = {path: console.get(_concrete(path)).status_code for path in ROLE_PAGES}
