@@ -144,9 +144,17 @@ def send_due(
             row = db_session.get(OutboundEmail, row_id)
             assert row is not None  # just claimed
             try:
+                message = build_message(row, email_settings=email_settings)
+            except ValueError as exc:
+                # A row no mail library can turn into a message (a header with a line break,
+                # written before inbound headers were cleaned) fails alone; the rest go out.
+                _failed(db_session=db_session, row=row, error=f"not sendable: {exc}", now=started)
+                failed += 1
+                continue
+            try:
                 if server is None:
                     server = _connect(email_settings)
-                server.send_message(build_message(row, email_settings=email_settings))
+                server.send_message(message)
             except MailServerUnavailable as exc:
                 _failed(db_session=db_session, row=row, error=str(exc), now=started)
                 failed += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.cases.models import Case, CaseStatus
 from api.config import Settings
 from api.mail.models import InboundEmail
+from api.mail.sender import build_message
 from api.mail.settings import EmailSettings, get_email_settings
 from api.members.models import Category, Frequency
 from api.outbox.models import OutboundEmail
@@ -218,6 +220,46 @@ def test_a_nul_byte_anywhere_is_taken_out_and_the_email_recorded(
     [stored] = db.scalars(select(InboundEmail)).all()
     for column in ("message_id", "from_address", "subject"):
         assert "\x00" not in getattr(stored, column) and "\x07" not in getattr(stored, column)
+
+
+@pytest.mark.parametrize("field, value, stored", [
+    ("message_id", "<injected.1@mail.example.net>\r\nBcc: everyone@example.com",
+     "<injected.1@mail.example.net> Bcc: everyone@example.com"),
+    ("subject", "Moved\r\n house\tsoon", "Moved  house soon"),
+    ("subject", "Moved \ud800house", "Moved \ufffdhouse"),
+    ("from_address", "Alex.Morgan@example.org\x00\r\n", "alex.morgan@example.org"),
+])
+def test_a_header_keeps_to_one_line_and_the_reply_to_it_can_still_be_sent(
+    email_api: TestClient, db: Session, field: str, value: str, stored: str
+) -> None:
+    """A line break in a header would reach our reply's headers, where the sender cannot send
+    it (and must not: it would add a header); a lone surrogate is not text PostgreSQL takes."""
+    response = email_api.post(
+        "/api/v1/email/inbound", content=json.dumps(inbound(**{field: value})),
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 201, response.text
+    db.rollback()
+    [row] = db.scalars(select(InboundEmail)).all()
+    assert getattr(row, field) == stored
+    [reply] = outbox(db)
+    message = build_message(reply, email_settings=EmailSettings(env="test", email_from=SUPPORT))
+    assert message["Bcc"] is None
+    assert all("\n" not in str(v) and "\r" not in str(v) for v in message.values())
+
+
+def test_a_body_keeps_its_line_breaks_and_tabs_and_loses_other_control_characters(
+    email_api: TestClient, db: Session
+) -> None:
+    response = email_api.post("/api/v1/email/inbound", json=inbound(
+        body_text="Hello\x00\r\nNew address:\t22 Park Lane\x1b[31m\rLeeds\x85"))
+
+    assert response.status_code == 201, response.text
+    db.rollback()
+    case = db.scalar(select(Case).where(Case.reference == response.json()["reference"]))
+    assert case is not None
+    assert case.transcript[0]["text"].endswith("Hello\nNew address:\t22 Park Lane[31m\nLeeds")
 
 
 def test_informational_questions_are_answered_from_the_published_facts(
