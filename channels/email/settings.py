@@ -8,6 +8,14 @@ from pathlib import Path
 
 # Where the poller marks a message it has recorded; staff reading the mailbox are not affected.
 PROCESSED_KEYWORD = "$MemberdeskTriaged"
+# A message that failed `max_failures` passes is given this keyword and not tried again (the
+# poll report counts it, the log says why); removing the keyword puts it back in the queue.
+QUARANTINED_KEYWORD = "$MemberdeskQuarantined"
+# How many passes a message has failed, kept on the message so a restart does not forget it:
+# $MemberdeskFailed1, $MemberdeskFailed2, ... (one keyword each, hence the small limit: a
+# Maildir folder holds at most 26 keywords).
+FAILED_KEYWORD_PREFIX = "$MemberdeskFailed"
+MAX_FAILURES_LIMIT = 10
 
 
 class MailboxNotConfigured(RuntimeError):
@@ -26,6 +34,9 @@ class MailboxSettings:
     poll_seconds: float
     batch: int
     timeout: float
+    # Failed passes (the API refused it or failed on it, or it could not be parsed) before a
+    # message is quarantined. The API being unreachable or away never counts.
+    max_failures: int = 3
 
 
 def mailbox_settings() -> MailboxSettings:
@@ -53,6 +64,16 @@ def mailbox_settings() -> MailboxSettings:
             poll_seconds=float(env("MEMBERDESK_IMAP_POLL_SECONDS", "60")),
             batch=int(env("MEMBERDESK_IMAP_BATCH", "50")),
             timeout=float(env("MEMBERDESK_IMAP_TIMEOUT", "30")),
+            max_failures=_max_failures(env("MEMBERDESK_IMAP_MAX_FAILURES", "3")),
         )
     except ValueError as exc:
         raise MailboxNotConfigured(f"an IMAP setting is not a number: {exc}") from None
+
+
+def _max_failures(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= MAX_FAILURES_LIMIT:
+        raise MailboxNotConfigured(
+            f"MEMBERDESK_IMAP_MAX_FAILURES must be from 1 to {MAX_FAILURES_LIMIT}"
+        )
+    return value
