@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -12,15 +13,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cases.models import Case, CaseStatus
+from api.cases.models import Case, CaseMessage, CaseStatus
 from api.config import Settings
 from api.mail.models import InboundEmail
-from api.mail.sender import build_message
+from api.mail.sender import build_message, thread_into_case
 from api.mail.settings import EmailSettings, get_email_settings
 from api.members.models import Category, Frequency
 from api.outbox.models import OutboundEmail
+from api.staff.models import Role
 from tests.api import factories
-from tests.api.conftest import member_headers
+from tests.api.conftest import member_headers, staff_headers
 
 SUPPORT = "Membership team <members@union.example>"
 
@@ -389,3 +391,63 @@ def test_only_the_service_may_record_or_preview_email(
         refused = app_client.post(path, json=inbound(), headers=member_headers(settings, member))
         assert refused.status_code == 403
     assert count(db, InboundEmail) == 0
+
+
+def _staff_reply(email_api: TestClient, db: Session, settings: Settings, reference: str,
+                 text: str) -> Any:
+    agent = factories.staff(db, "jo.agent", Role.agent)
+    return email_api.post(f"/api/v1/cases/{reference}/messages",
+                          json={"sender": "staff", "text": text},
+                          headers=staff_headers(settings, agent))
+
+
+def _as_sent(row: OutboundEmail, db: Session) -> EmailMessage:
+    """The row as the sender would send it: threaded into its case first."""
+    email_settings = EmailSettings(env="test", email_from=SUPPORT)
+    thread_into_case(db_session=db, row=row, email_settings=email_settings)
+    return build_message(row, email_settings=email_settings)
+
+
+def test_a_staff_reply_through_the_json_api_goes_to_an_unknown_sender_in_their_thread(
+    email_api: TestClient, db: Session, settings: Settings
+) -> None:
+    """The sender matched no member: the reply still reaches them, threaded, and their answer
+    to it joins the case."""
+    first = email_api.post("/api/v1/email/inbound", json=inbound()).json()
+    [ack] = outbox(db)
+
+    response = _staff_reply(email_api, db, settings, first["reference"],
+                            "Which town did you move to?")
+
+    assert response.status_code == 201, response.text
+    [_, staff_reply] = outbox(db)
+    assert staff_reply.to_address == "alex.morgan@example.org"
+    sent = _as_sent(staff_reply, db)
+    assert "Which town did you move to?" in sent.get_body(("plain",)).get_content()
+    assert sent["In-Reply-To"] == ack.headers["Message-ID"]
+    assert "<first.1@mail.example.net>" in sent["References"]
+    answer = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<first.2@mail.example.net>", subject="Re: your email",
+        body_text="Leeds.", in_reply_to=sent["Message-ID"], references=[sent["Message-ID"]],
+    )).json()
+    assert (answer["outcome"], answer["reference"]) == ("joined_case", first["reference"])
+
+
+def test_a_staff_reply_nobody_would_receive_is_refused_by_the_json_api(
+    email_api: TestClient, db: Session, settings: Settings
+) -> None:
+    opened = email_api.post("/api/v1/email/inbound", json=inbound()).json()
+    case = db.scalar(select(Case).where(Case.reference == opened["reference"]))
+    assert case is not None
+    case.collected_values = {**case.collected_values, "email_from": "not an address"}
+    db.commit()
+    before = count(db, OutboundEmail)
+
+    response = _staff_reply(email_api, db, settings, opened["reference"], "We have updated it.")
+
+    assert response.status_code == 409
+    assert "not sent" in response.json()["detail"]
+    assert count(db, OutboundEmail) == before
+    db.rollback()
+    assert [m.sender for m in db.scalars(select(CaseMessage).where(
+        CaseMessage.case_id == case.id))] == []
