@@ -208,6 +208,33 @@ def test_a_case_reference_from_another_sender_opens_a_flagged_case_of_its_own(
     assert "22 Park Lane" not in reply.body_text and "LS2 9JT" not in reply.body_text
 
 
+def test_a_reply_in_the_thread_from_a_new_address_joins_but_is_marked_for_staff(
+    email_api: TestClient, db: Session
+) -> None:
+    """A Message-ID is not guessable, but a References line can be copied from a forwarded
+    email: the reply joins its thread, and staff see that its writer is new to the case."""
+    first = email_api.post("/api/v1/email/inbound", json=inbound()).json()
+    [ack] = outbox(db)
+    own = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<first.2@mail.example.net>", subject="Re: moved",
+        body_text="The move is from the 14th.", references=[ack.headers["Message-ID"]],
+    )).json()
+    other = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<other.1@mail.example.net>", from_address="someone.else@example.com",
+        subject="Re: moved", body_text="Send the membership card to me instead.",
+        references=[ack.headers["Message-ID"]],
+    )).json()
+
+    assert own["reference"] == other["reference"] == first["reference"]
+    db.rollback()
+    case = db.scalar(select(Case).where(Case.reference == first["reference"]))
+    assert case is not None
+    [from_member, from_other] = [m.text for m in case.messages if m.sender == "member"]
+    assert not from_member.startswith("[")
+    assert from_other.startswith("[Written from someone.else@example.com, an address new to")
+    assert "Send the membership card to me instead." in from_other
+
+
 @pytest.mark.parametrize("field", ["message_id", "from_address", "subject", "body_text"])
 def test_a_nul_byte_anywhere_is_taken_out_and_the_email_recorded(
     email_api: TestClient, db: Session, field: str
