@@ -187,17 +187,34 @@ def mask_card_numbers(text: str) -> str:
     return _CARD_CANDIDATE.sub(masked, text)
 
 
-def without_control_characters(value: Any) -> Any:
+# Unicode's control characters (general category Cc: C0, DEL and C1) are fixed by its
+# stability policy, so the table is built once from the character database. A lone surrogate
+# is not text at all: PostgreSQL and UTF-8 refuse it, so it becomes the replacement character.
+_CONTROL_CHARACTERS = [c for c in range(0x100) if unicodedata.category(chr(c)) == "Cc"]
+_SURROGATES = {c: "\ufffd" for c in range(0xD800, 0xE000)}
+_OUTSIDE_TEXT = {**_SURROGATES, **{c: None for c in _CONTROL_CHARACTERS}}
+_OUTSIDE_LINE = {**_OUTSIDE_TEXT, **{ord(c): " " for c in "\t\n\r"}}
+_OUTSIDE_TEXT.update({ord("\t"): "\t", ord("\n"): "\n", ord("\r"): "\n"})
+
+
+def without_control_characters(value: Any, *, keep_line_breaks: bool = True) -> Any:
     """`value` with control characters removed from every string in it (dicts and lists
-    walked), line breaks and tabs kept: for text from outside, such as an email's headers,
-    that must be recorded rather than refused."""
+    walked): for text from outside, such as an email's headers, that must be recorded rather
+    than refused. Line breaks (as a line feed) and tabs are kept, or with
+    `keep_line_breaks=False` (a header, which must stay on one line) turned into spaces; lone
+    surrogates become U+FFFD."""
+    table = _OUTSIDE_TEXT if keep_line_breaks else _OUTSIDE_LINE
     if isinstance(value, str):
-        return _CONTROL.sub("", value)
+        return value.replace("\r\n", "\n").translate(table)
     if isinstance(value, dict):
-        return {without_control_characters(k): without_control_characters(v)
-                for k, v in value.items()}
+        return {
+            without_control_characters(k, keep_line_breaks=keep_line_breaks):
+            without_control_characters(v, keep_line_breaks=keep_line_breaks)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [without_control_characters(item) for item in value]
+        return [without_control_characters(item, keep_line_breaks=keep_line_breaks)
+                for item in value]
     return value
 
 

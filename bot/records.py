@@ -6,6 +6,8 @@ here, so a failure means the same thing everywhere:
 
 - `RecordsApiUnavailable`: the API could not be reached, timed out, failed on its side (5xx)
   or sent something that is not a JSON answer. Whatever was asked for can wait and be retried.
+  `RecordsApiFailed`, one kind of it, is a 5xx answer, for a caller that must tell the API
+  failing on one request (500) from the API being away (502, 503, 504, or no answer at all).
 - `RecordsApiRefused`: the API refused the request (4xx). `status` says why (401 not verified
   or a wrong code, 404 not found, 409 conflict, 422 invalid value, 423 locked, 429 too many),
   `detail` is written for members, `field` names the value at fault when there is one.
@@ -32,8 +34,12 @@ class RecordsApiUnavailable(RecordsApiError):
     """The API could not be reached, timed out, or failed on its side."""
 
 
-class RecordsApiServerError(RecordsApiUnavailable):
-    """The API answered, with a 5xx: down for everything, or failing on this one request."""
+class RecordsApiFailed(RecordsApiUnavailable):
+    """The API answered, but failed on its side: `status` is its 5xx."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -73,7 +79,7 @@ def service_headers(token: str, channel: str) -> dict[str, str]:
 def read_answer(method: str, path: str, status: int, content: bytes) -> Any:
     """The API's decoded JSON answer, or the named error for a failure or a refusal."""
     if status >= 500:
-        raise RecordsApiServerError(f"{method} {path}: HTTP {status}")
+        raise RecordsApiFailed(f"{method} {path}: HTTP {status}", status=status)
     if not 200 <= status < 300:
         raise _refusal(status, content)
     if not content:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from api.audit.models import AuditEvent
 from api.audit.service import record
 from api.cases import sla
+from api.cases.email_replies import NO_ADDRESS, email_staff_message, reply_address
 from api.cases.models import Case, CaseMessage, CaseStatus, Priority
 from api.cases.service import change_status, team_of
 from api.cases.team_emails import console_url
@@ -30,7 +31,7 @@ from api.outbox.rendering import queue_rendered
 from api.security import Caller
 from api.staff.models import StaffUser, Team
 from api.timekeeping import aware_utc, local_today, utcnow
-from api.validation import clean_text, usable_email
+from api.validation import clean_text
 
 # Cases a person still has to deal with: they make up the queues and pause the conversation.
 LIVE_STATUSES = (CaseStatus.open, CaseStatus.in_progress, CaseStatus.waiting_on_member)
@@ -138,19 +139,6 @@ def staff_names(*, db_session: Session, case: Case) -> dict[int, str]:
     }
 
 
-def _reply_address(*, db_session: Session, case: Case) -> str | None:
-    """Where a staff reply on an email case goes: the address its emails came from, else the
-    member's email on record."""
-    collected = case.collected_values or {}
-    wrote_from = str(collected.get("email_from") or "").strip()
-    if wrote_from and usable_email(wrote_from):
-        return wrote_from
-    member = db_session.get(Member, case.member_id) if case.member_id else None
-    if member is not None and member.email:
-        return member.email
-    return str(collected.get("email") or "").strip() or None
-
-
 def _to_member(
     *, db_session: Session, case: Case, user: StaffUser, text: str, must_reach: bool = True
 ) -> CaseMessage:
@@ -160,27 +148,17 @@ def _to_member(
     console never says "Sent" for a message nobody will receive. The "has joined" notice
     (`must_reach=False`) is simply not emailed.
     """
-    address = (
-        _reply_address(db_session=db_session, case=case) if case.channel == "email" else None
-    )
-    if case.channel == "email" and address is None and must_reach:
-        raise Conflict(
-            "This email case has no address to reply to: nobody would receive the reply. "
-            "Add a note, and contact the member another way."
-        )
+    address = None
+    if case.channel == "email":
+        address = reply_address(db_session=db_session, case=case)
+        if address is None and must_reach:
+            raise Conflict(NO_ADDRESS)
     message = CaseMessage(case_id=case.id, sender="staff", staff_id=user.id, text=text)
     db_session.add(message)
     db_session.flush()
     if address:
-        queue_rendered(
-            db_session=db_session,
-            to_address=address,
-            name="staff_message",
-            reference=case.reference,
-            staff_name=user.display_name,
-            team_name=team_of(db_session=db_session, case=case).name,
-            text=text,
-        )
+        email_staff_message(db_session=db_session, case=case, address=address,
+                            staff_name=user.display_name, text=text)
         message.delivered_at = utcnow()
     return message
 

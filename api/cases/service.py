@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import record
 from api.cases import sla
+from api.cases.email_replies import check_reachable, email_staff_message
 from api.cases.models import Case, CaseMessage, CaseStatus, Priority, SatisfactionRating
 from api.cases.team_emails import queue_new_case_email
 from api.config import Settings
@@ -23,7 +24,7 @@ from api.errors import Conflict, InvalidValue, NotAllowed, NotFound
 from api.members.models import Member
 from api.references import new_reference
 from api.security import Caller
-from api.staff.models import Team
+from api.staff.models import StaffUser, Team
 from api.staff.service import ensure_default_teams
 from api.timekeeping import local_today, utcnow
 
@@ -246,6 +247,11 @@ def add_message(
     ):
         # A person has the conversation: the assistant stays quiet until it is handed back.
         raise Conflict("A person has this conversation; the assistant cannot reply now.")
+    # An email case has no channel to fetch a staff message: it is emailed now, or refused.
+    emailed_to = (
+        check_reachable(db_session=db_session, case=case)
+        if sender == "staff" and case.channel == "email" else None
+    )
     message = CaseMessage(
         case_id=case.id,
         sender=sender,
@@ -253,6 +259,13 @@ def add_message(
         text=text,
     )
     db_session.add(message)
+    if emailed_to is not None:
+        staff = db_session.get(StaffUser, caller.staff_id) if caller.staff_id else None
+        email_staff_message(
+            db_session=db_session, case=case, address=emailed_to, text=text,
+            staff_name=staff.display_name if staff else "The membership team",
+        )
+        message.delivered_at = utcnow()
     reopened = sender == "member" and case.status in (
         CaseStatus.waiting_on_member,
         CaseStatus.resolved,

@@ -199,7 +199,13 @@ def _route(
     """Join the thread's case (putting it back in the queue) or open a new one."""
     if plan.joined is not None:
         case = plan.joined
-        db_session.add(CaseMessage(case_id=case.id, sender="member", text=_member_words(email)))
+        words = _member_words(email)
+        if plan.new_address_in_thread:
+            words = (
+                f"[Written from {email.from_address.lower()}, an address new to this case: it "
+                "replied to a message in the thread. Check before acting on it.]\n" + words
+            )[:5000]
+        db_session.add(CaseMessage(case_id=case.id, sender="member", text=words))
         reopened = case.status in (CaseStatus.waiting_on_member, CaseStatus.resolved)
         if reopened:
             case.status = CaseStatus.open

@@ -51,10 +51,21 @@ class InboundEmailIn(BaseModel):
         """Control characters taken out of every text, before the lengths are checked.
 
         Anyone can put a NUL byte in a Message-ID or a From line; PostgreSQL refuses it, and an
-        email refused for it would be retried for ever. So the email is recorded without them
-        (line breaks and tabs stay in the body).
+        email refused for it would be retried for ever. So the email is recorded without them.
+        Only the body keeps line breaks and tabs: a line break in a Message-ID or subject would
+        end up in the headers of our reply, which no mail library will send.
         """
-        return without_control_characters(data) if isinstance(data, dict) else data
+        if not isinstance(data, dict):
+            return data
+        cleaned = {
+            name: value.strip() if isinstance(value, str) else value
+            for name, value in without_control_characters(
+                {k: v for k, v in data.items() if k != "body_text"}, keep_line_breaks=False
+            ).items()
+        }
+        if "body_text" in data:
+            cleaned["body_text"] = without_control_characters(data["body_text"])
+        return cleaned
 
 
 class TriageDecision(BaseModel):

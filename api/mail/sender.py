@@ -6,12 +6,18 @@ mail server accepted it; a crash between the two means the row goes again when i
 with the same Message-ID, so delivery is at least once and receivers can tell a repeat. A failed
 attempt is counted, its error kept (without the server's text beyond 500 characters) and the
 row backs off exponentially, up to an hour, until MEMBERDESK_SMTP_MAX_ATTEMPTS.
+
+A row that names its case (`X-Memberdesk-Case`) but has no Message-ID yet, as staff messages
+on email cases are queued, is threaded here before its first attempt: it answers the newest
+Message-ID of the case's thread, and its own Message-ID joins the thread, so the member's
+reply finds the case. Both are kept on the row, so a retry sends the same message.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -20,6 +26,8 @@ from email.utils import format_datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from api.cases.models import Case
+from api.mail.models import EmailThreadId
 from api.mail.settings import EmailSettings
 from api.outbox.models import OutboundEmail
 from api.timekeeping import utcnow
@@ -63,6 +71,30 @@ def build_message(row: OutboundEmail, *, email_settings: EmailSettings) -> Email
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
     return message
+
+
+def thread_into_case(*, db_session: Session, row: OutboundEmail,
+                     email_settings: EmailSettings) -> None:
+    """Give a case's email with no Message-ID one, threaded under the case's thread (committed
+    with the row, so every attempt sends the same message)."""
+    headers = dict(row.headers or {})
+    reference = headers.get("X-Memberdesk-Case")
+    if not reference or headers.get("Message-ID"):
+        return
+    case_id = db_session.scalar(select(Case.id).where(Case.reference == reference))
+    message_id = f"<{uuid.uuid4().hex}@{email_settings.message_id_domain}>"
+    if case_id is not None:
+        thread = list(db_session.scalars(
+            select(EmailThreadId.message_id).where(EmailThreadId.case_id == case_id)
+            .order_by(EmailThreadId.id.desc()).limit(20)
+        ))[::-1]
+        if thread:
+            headers["In-Reply-To"] = thread[-1]
+            headers["References"] = " ".join(thread)
+        db_session.add(EmailThreadId(message_id=message_id, case_id=case_id))
+    headers["Message-ID"] = message_id
+    row.headers = headers
+    db_session.commit()
 
 
 def _due(*, db_session: Session, now: datetime, email_settings: EmailSettings, limit: int
@@ -144,9 +176,18 @@ def send_due(
             row = db_session.get(OutboundEmail, row_id)
             assert row is not None  # just claimed
             try:
+                thread_into_case(db_session=db_session, row=row, email_settings=email_settings)
+                message = build_message(row, email_settings=email_settings)
+            except ValueError as exc:
+                # A row no mail library can turn into a message (a header with a line break,
+                # written before inbound headers were cleaned) fails alone; the rest go out.
+                _failed(db_session=db_session, row=row, error=f"not sendable: {exc}", now=started)
+                failed += 1
+                continue
+            try:
                 if server is None:
                     server = _connect(email_settings)
-                server.send_message(build_message(row, email_settings=email_settings))
+                server.send_message(message)
             except MailServerUnavailable as exc:
                 _failed(db_session=db_session, row=row, error=str(exc), now=started)
                 failed += 1

@@ -60,6 +60,9 @@ class TriagePlan:
     answer: bool
     no_reply_reason: str | None
     automatic_reason: str | None = None
+    # Joined by a Message-ID it replies to, from an address the case has not seen: marked on
+    # the case for staff.
+    new_address_in_thread: bool = False
 
 
 def routing_intent(email: InboundEmailIn) -> str | None:
@@ -180,6 +183,12 @@ def make_plan(
     member = member_by_email(db_session=db_session, address=email.from_address)
     joined = thread_case(db_session=db_session, email=email)
     quoted = quoted_case(db_session=db_session, email=email) if joined is None else None
+    # A Message-ID is not guessable, so a reply naming one joins its thread (a colleague
+    # copied in, the member's other address); but a References line can be copied from a
+    # forwarded email, so staff are shown that the writer is new to the case.
+    new_address = joined is not None and not may_join_by_reference(
+        db_session=db_session, case=joined, address=email.from_address
+    )
     intent = routing_intent(email)
     if joined is not None:
         team = team_of(db_session=db_session, case=joined)
@@ -209,6 +218,7 @@ def make_plan(
         acknowledge=no_reply is None,
         answer=answer and no_reply is None,
         no_reply_reason=no_reply,
+        new_address_in_thread=new_address,
     )
 
 

@@ -3,12 +3,15 @@
 Over TLS only (IMAPS). A message is fetched with BODY.PEEK (staff still see it unread), recorded
 through the records API, and only then given the $MemberdeskTriaged keyword. The API records
 each Message-ID once, so a crash between the two costs nothing: the next pass fetches the
-message again, the API answers "seen before", and the flag is set. While the API is down the
-pass stops and the rest of the mail waits in the mailbox.
+message again, the API answers "seen before", and the flag is set. While the API is down (no
+answer, 502, 503 or 504, or it refuses the poller itself) the pass stops and the rest of the
+mail waits in the mailbox, however long that takes.
 
-A message that fails on its own account (the API refuses it, it cannot be read, or the API
-fails on it while other messages go through) is given a failure keyword and the pass goes on;
-after `quarantine_after` failures it is quarantined: keyworded, reported and never retried.
+A message that fails on its own (the API refuses it or fails on it with a 500, or it cannot be
+parsed) must not hold up the mail behind it: the pass goes on, the failure is counted on the
+message itself (an IMAP keyword, so a restart remembers it), and after `max_failures` failed
+passes the message is quarantined: flagged, logged, counted in the poll report and not tried
+again until someone removes the keyword.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot.records import RecordsApiRefused, RecordsApiServerError, RecordsApiUnavailable
+from bot.records import RecordsApiFailed, RecordsApiRefused, RecordsApiUnavailable
 from channels.email.settings import (
-    FAILED_KEYWORD,
+    FAILED_KEYWORD_PREFIX,
     PROCESSED_KEYWORD,
     QUARANTINED_KEYWORD,
     MailboxSettings,
@@ -38,6 +41,11 @@ Record = Callable[[Any], dict[str, Any]]
 # A chunk is cut at this many bytes as well as at the batch size, so a few 20 MB attachments
 # never sit in memory together.
 _CHUNK_BYTES = 32 * 1024 * 1024
+# Answers that say the API is away, not that this message is at fault: the mail waits, and no
+# message is counted toward quarantine for them.
+_API_AWAY = frozenset({502, 503, 504})
+# Refusals of the poller itself (its token, its rate), not of the message.
+_POLLER_REFUSED = frozenset({401, 403, 408, 429})
 
 
 class MailboxUnavailable(Exception):
@@ -50,6 +58,7 @@ class PollReport:
     duplicates: int
     failed: int
     waiting: int
+    # Messages given up on in this pass, after `max_failures` failed passes: not tried again.
     quarantined: int = 0
 
 
@@ -70,6 +79,18 @@ def _quoted(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _failed_passes(data: list[Any]) -> int:
+    """How many failed passes a message's keywords record (from a FETCH of its FLAGS)."""
+    passes = 0
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        for flag in imaplib.ParseFlags(line) if isinstance(line, bytes) else ():
+            number = flag.decode(errors="replace").removeprefix(FAILED_KEYWORD_PREFIX)
+            if number.isdigit() and flag.startswith(FAILED_KEYWORD_PREFIX.encode()):
+                passes = max(passes, int(number))
+    return passes
+
+
 def _raw_message(data: list[Any]) -> bytes | None:
     for item in data:
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
@@ -87,8 +108,10 @@ class MailboxPoller:
         self._triage_chunk = triage_chunk
         self._record = record
         self._delete_card_numbers = delete_card_numbers
-        self._own_failures: list[str] = []
-        self._server_failures: list[str] = []
+        # For one pass: each message's Message-ID by UID (for the log), and the messages the
+        # API failed on (a 500), counted at the end of the pass (_count_500s).
+        self._message_ids: dict[str, str] = {}
+        self._server_failures: list[tuple[str, str]] = []
 
     def _connect(self) -> imaplib.IMAP4_SSL:
         settings = self.settings
@@ -115,11 +138,9 @@ class MailboxPoller:
         """
         client = self._connect()
         counts = {"processed": 0, "duplicates": 0, "failed": 0, "quarantined": 0}
+        self._message_ids, self._server_failures = {}, []
         expunge = api_down = False
         in_flight: list[tuple[str, Future[dict[str, Any]]]] = []
-        # Messages that failed on their own account, and those the API failed on (a 5xx):
-        # the latter count against the message only if others went through in this pass.
-        self._own_failures, self._server_failures = [], []
         try:
             with ThreadPoolExecutor(max_workers=self._record_workers,
                                     thread_name_prefix="email-record") as pool:
@@ -138,7 +159,7 @@ class MailboxPoller:
                     last = position == len(todo) - 1
                     if not chunk or not (last or size >= _CHUNK_BYTES or len(chunk) >= 20):
                         continue
-                    triaged = self._triage(chunk, counts)
+                    triaged = self._triage(client, chunk, counts)
                     expunged, api_down = self._flag_recorded(client, in_flight, counts)
                     expunge = expunge or expunged
                     in_flight = [] if api_down else self._record_in_order(pool, [
@@ -151,9 +172,7 @@ class MailboxPoller:
                         break
                 expunged, down = self._flag_recorded(client, in_flight, counts)
                 expunge, api_down = expunge or expunged, api_down or down
-            went_through = counts["processed"] + counts["duplicates"] > 0
-            for uid in self._own_failures + (self._server_failures if went_through else []):
-                self._count_failure(client, uid, counts)
+            self._count_500s(client, counts)
             if expunge:
                 client.expunge()
             waiting = max(0, len(uids) - counts["processed"] - counts["duplicates"]
@@ -183,6 +202,7 @@ class MailboxPoller:
         in_flight: list[tuple[str, Future[dict[str, Any]]]] = []
         for uid, email in emails:
             parsed = email.parsed
+            self._message_ids[uid] = parsed.message_id or "(no Message-ID)"
             keys = [f"from:{(parsed.from_address or '').lower()}", f"id:{parsed.message_id}"]
             named = [f"id:{m}" for m in [parsed.in_reply_to, *parsed.references] if m]
             known = [thread_of[key] for key in keys + named if key in thread_of]
@@ -205,8 +225,10 @@ class MailboxPoller:
             except BaseException as exc:  # noqa: BLE001 - handed to the flagging thread
                 future.set_exception(exc)
 
-    def _triage(self, chunk: list[tuple[str, bytes]], counts: dict[str, int]) -> list[Any]:
-        """The chunk triaged in one pass; one by one if that fails (None for an unreadable one)."""
+    def _triage(self, client: imaplib.IMAP4_SSL, chunk: list[tuple[str, bytes]],
+                counts: dict[str, int]) -> list[Any]:
+        """The chunk triaged in one pass; one by one if that fails (None for an unreadable one,
+        whose failure is counted on it)."""
         try:
             return self._triage_chunk([raw for _, raw in chunk])
         except Exception:  # noqa: BLE001 - one unreadable email must not hold up the rest
@@ -214,10 +236,10 @@ class MailboxPoller:
             for uid, raw in chunk:
                 try:
                     triaged.extend(self._triage_chunk([raw]))
-                except Exception:  # noqa: BLE001
-                    log.exception("message uid %s could not be triaged; left unflagged", uid)
-                    counts["failed"] += 1
-                    self._own_failures.append(uid)
+                except Exception as exc:  # noqa: BLE001
+                    log.exception("message uid %s could not be triaged", uid)
+                    self._count_failure(client, uid, counts,
+                                        f"it could not be parsed ({exc.__class__.__name__})")
                     triaged.append(None)
             return triaged
 
@@ -229,13 +251,13 @@ class MailboxPoller:
         for uid, recording in in_flight:
             try:
                 outcome = recording.result()
-            except RecordsApiServerError as exc:
-                # The API answered but failed: on this message alone, or on everything. The
-                # pass goes on; after it, this counts against the message only if others
-                # were recorded (poll_once).
-                log.error("records API failed on message uid %s: %s", uid, exc)
-                counts["failed"] += 1
-                self._server_failures.append(uid)
+            except RecordsApiFailed as exc:
+                if exc.status in _API_AWAY:
+                    log.warning("records API unavailable, mail waits: %s", exc)
+                    counts["failed"] += 1
+                    api_down = True
+                else:
+                    self._server_failures.append((uid, f"the records API failed on it ({exc})"))
                 continue
             except RecordsApiUnavailable as exc:
                 log.warning("records API unavailable, mail waits: %s", exc)
@@ -243,11 +265,20 @@ class MailboxPoller:
                 api_down = True
                 continue
             except RecordsApiRefused as exc:
-                # A refusal is about this email (a value the API will never accept): logged
-                # loudly and left unflagged for a person to look at; the rest carry on.
-                log.error("records API refused message uid %s: %s", uid, exc)
-                counts["failed"] += 1
-                self._own_failures.append(uid)
+                if exc.status in _POLLER_REFUSED:
+                    log.error("records API refused the poller itself, mail waits: %s", exc)
+                    counts["failed"] += 1
+                    api_down = True
+                else:
+                    # About this email (a value the API will never accept): counted on it, the
+                    # rest carry on.
+                    self._count_failure(client, uid, counts,
+                                        f"the records API refused it ({exc})")
+                continue
+            except Exception as exc:  # noqa: BLE001 - one message's fault, e.g. its payload
+                log.exception("message uid %s could not be recorded", uid)
+                self._count_failure(client, uid, counts,
+                                    f"it could not be recorded ({exc.__class__.__name__})")
                 continue
             flags = PROCESSED_KEYWORD
             # An email with a card number in it is deleted once its masked copy is on the
@@ -259,21 +290,41 @@ class MailboxPoller:
             counts["duplicates" if outcome.get("duplicate") else "processed"] += 1
         return expunge, api_down
 
-    def _count_failure(self, client: imaplib.IMAP4_SSL, uid: str,
-                       counts: dict[str, int]) -> None:
-        """One more failure on the message, kept as a keyword; quarantined at the limit."""
-        data = _ok(client.uid("FETCH", uid, "(FLAGS)"), f"flags {uid}")
-        flags = " ".join(item.decode(errors="replace") if isinstance(item, bytes) else str(item)
-                         for item in data if item)
-        failures = sum(f"{FAILED_KEYWORD}{n}" in flags
-                       for n in range(1, self.settings.quarantine_after + 1)) + 1
-        keywords = f"{FAILED_KEYWORD}{failures}"
-        if failures >= self.settings.quarantine_after:
-            keywords += f" {QUARANTINED_KEYWORD}"
-            counts["quarantined"] += 1
-            log.error("message uid %s failed %s times: quarantined (keyword %s) for a person",
-                      uid, failures, QUARANTINED_KEYWORD)
-        _ok(client.uid("STORE", uid, "+FLAGS.SILENT", f"({keywords})"), f"flag {uid}")
+    def _count_500s(self, client: imaplib.IMAP4_SSL, counts: dict[str, int]) -> None:
+        """Count the messages the API failed on, if it recorded others in this pass.
+
+        A 500 for one message, while others are recorded, is about that message. A 500 for
+        every message is the API's own trouble (its database away, say): the mail waits, and
+        nothing is counted toward quarantine.
+        """
+        failures, self._server_failures = self._server_failures, []
+        if failures and not (counts["processed"] or counts["duplicates"]):
+            log.warning("records API failed on every message of the pass, mail waits: %s",
+                        failures[0][1])
+            counts["failed"] += len(failures)
+            return
+        for uid, reason in failures:
+            self._count_failure(client, uid, counts, reason)
+
+    def _count_failure(self, client: imaplib.IMAP4_SSL, uid: str, counts: dict[str, int],
+                       reason: str) -> None:
+        """Count a failed pass on the message; quarantine it at `max_failures`."""
+        counts["failed"] += 1
+        message_id = self._message_ids.get(uid, "(not parsed)")
+        passes = 1 + _failed_passes(_ok(client.uid("FETCH", uid, "(FLAGS)"), f"flags {uid}"))
+        limit = self.settings.max_failures
+        if passes < limit:
+            _ok(client.uid("STORE", uid, "+FLAGS.SILENT", f"({FAILED_KEYWORD_PREFIX}{passes})"),
+                f"count failure {uid}")
+            log.error("message uid %s %s failed (%d of %d passes before quarantine): %s",
+                      uid, message_id, passes, limit, reason)
+            return
+        # \Flagged as well, so staff reading the mailbox see it stand out.
+        _ok(client.uid("STORE", uid, "+FLAGS.SILENT", f"({QUARANTINED_KEYWORD} \\Flagged)"),
+            f"quarantine {uid}")
+        counts["quarantined"] += 1
+        log.error("message uid %s %s QUARANTINED after %d failed passes, not tried again until "
+                  "%s is removed: %s", uid, message_id, passes, QUARANTINED_KEYWORD, reason)
 
     def run(self, *, should_stop: Callable[[], bool], max_passes: int | None = None) -> None:
         """Poll every `poll_seconds` until `should_stop()` (or `max_passes`)."""
@@ -282,7 +333,7 @@ class MailboxPoller:
             passes += 1
             try:
                 report = self.poll_once()
-                if report.processed or report.failed:
+                if report.processed or report.failed or report.quarantined:
                     log.info("email: %s", report)
                 if report.waiting and not report.failed:
                     continue  # more than a batch waiting: straight on

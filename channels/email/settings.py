@@ -8,12 +8,14 @@ from pathlib import Path
 
 # Where the poller marks a message it has recorded; staff reading the mailbox are not affected.
 PROCESSED_KEYWORD = "$MemberdeskTriaged"
-# A message that failed on its own account (refused by the records API, unreadable, or a
-# server error while others went through) carries one of these per failure, so the count
-# survives a restart; after `quarantine_after` failures it is quarantined and never retried:
-# one bad message must not hold the mailbox up. Staff find it by the keyword.
-FAILED_KEYWORD = "$MemberdeskFailed"
+# A message that failed `max_failures` passes is given this keyword and not tried again (the
+# poll report counts it, the log says why); removing the keyword puts it back in the queue.
 QUARANTINED_KEYWORD = "$MemberdeskQuarantined"
+# How many passes a message has failed, kept on the message so a restart does not forget it:
+# $MemberdeskFailed1, $MemberdeskFailed2, ... (one keyword each, hence the small limit: a
+# Maildir folder holds at most 26 keywords).
+FAILED_KEYWORD_PREFIX = "$MemberdeskFailed"
+MAX_FAILURES_LIMIT = 10
 
 
 class MailboxNotConfigured(RuntimeError):
@@ -32,7 +34,9 @@ class MailboxSettings:
     poll_seconds: float
     batch: int
     timeout: float
-    quarantine_after: int = 3
+    # Failed passes (the API refused it or failed on it, or it could not be parsed) before a
+    # message is quarantined. The API being unreachable or away never counts.
+    max_failures: int = 3
 
 
 def mailbox_settings() -> MailboxSettings:
@@ -60,7 +64,16 @@ def mailbox_settings() -> MailboxSettings:
             poll_seconds=float(env("MEMBERDESK_IMAP_POLL_SECONDS", "60")),
             batch=int(env("MEMBERDESK_IMAP_BATCH", "50")),
             timeout=float(env("MEMBERDESK_IMAP_TIMEOUT", "30")),
-            quarantine_after=max(1, int(env("MEMBERDESK_IMAP_QUARANTINE_AFTER", "3"))),
+            max_failures=_max_failures(env("MEMBERDESK_IMAP_MAX_FAILURES", "3")),
         )
     except ValueError as exc:
         raise MailboxNotConfigured(f"an IMAP setting is not a number: {exc}") from None
+
+
+def _max_failures(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= MAX_FAILURES_LIMIT:
+        raise MailboxNotConfigured(
+            f"MEMBERDESK_IMAP_MAX_FAILURES must be from 1 to {MAX_FAILURES_LIMIT}"
+        )
+    return value

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -11,14 +13,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.cases.models import Case, CaseStatus
+from api.cases.models import Case, CaseMessage, CaseStatus
 from api.config import Settings
 from api.mail.models import InboundEmail
+from api.mail.sender import build_message, thread_into_case
 from api.mail.settings import EmailSettings, get_email_settings
 from api.members.models import Category, Frequency
 from api.outbox.models import OutboundEmail
+from api.staff.models import Role
 from tests.api import factories
-from tests.api.conftest import member_headers
+from tests.api.conftest import member_headers, staff_headers
 
 SUPPORT = "Membership team <members@union.example>"
 
@@ -204,6 +208,33 @@ def test_a_case_reference_from_another_sender_opens_a_flagged_case_of_its_own(
     assert "22 Park Lane" not in reply.body_text and "LS2 9JT" not in reply.body_text
 
 
+def test_a_reply_in_the_thread_from_a_new_address_joins_but_is_marked_for_staff(
+    email_api: TestClient, db: Session
+) -> None:
+    """A Message-ID is not guessable, but a References line can be copied from a forwarded
+    email: the reply joins its thread, and staff see that its writer is new to the case."""
+    first = email_api.post("/api/v1/email/inbound", json=inbound()).json()
+    [ack] = outbox(db)
+    own = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<first.2@mail.example.net>", subject="Re: moved",
+        body_text="The move is from the 14th.", references=[ack.headers["Message-ID"]],
+    )).json()
+    other = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<other.1@mail.example.net>", from_address="someone.else@example.com",
+        subject="Re: moved", body_text="Send the membership card to me instead.",
+        references=[ack.headers["Message-ID"]],
+    )).json()
+
+    assert own["reference"] == other["reference"] == first["reference"]
+    db.rollback()
+    case = db.scalar(select(Case).where(Case.reference == first["reference"]))
+    assert case is not None
+    [from_member, from_other] = [m.text for m in case.messages if m.sender == "member"]
+    assert not from_member.startswith("[")
+    assert from_other.startswith("[Written from someone.else@example.com, an address new to")
+    assert "Send the membership card to me instead." in from_other
+
+
 @pytest.mark.parametrize("field", ["message_id", "from_address", "subject", "body_text"])
 def test_a_nul_byte_anywhere_is_taken_out_and_the_email_recorded(
     email_api: TestClient, db: Session, field: str
@@ -218,6 +249,46 @@ def test_a_nul_byte_anywhere_is_taken_out_and_the_email_recorded(
     [stored] = db.scalars(select(InboundEmail)).all()
     for column in ("message_id", "from_address", "subject"):
         assert "\x00" not in getattr(stored, column) and "\x07" not in getattr(stored, column)
+
+
+@pytest.mark.parametrize("field, value, stored", [
+    ("message_id", "<injected.1@mail.example.net>\r\nBcc: everyone@example.com",
+     "<injected.1@mail.example.net> Bcc: everyone@example.com"),
+    ("subject", "Moved\r\n house\tsoon", "Moved  house soon"),
+    ("subject", "Moved \ud800house", "Moved \ufffdhouse"),
+    ("from_address", "Alex.Morgan@example.org\x00\r\n", "alex.morgan@example.org"),
+])
+def test_a_header_keeps_to_one_line_and_the_reply_to_it_can_still_be_sent(
+    email_api: TestClient, db: Session, field: str, value: str, stored: str
+) -> None:
+    """A line break in a header would reach our reply's headers, where the sender cannot send
+    it (and must not: it would add a header); a lone surrogate is not text PostgreSQL takes."""
+    response = email_api.post(
+        "/api/v1/email/inbound", content=json.dumps(inbound(**{field: value})),
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 201, response.text
+    db.rollback()
+    [row] = db.scalars(select(InboundEmail)).all()
+    assert getattr(row, field) == stored
+    [reply] = outbox(db)
+    message = build_message(reply, email_settings=EmailSettings(env="test", email_from=SUPPORT))
+    assert message["Bcc"] is None
+    assert all("\n" not in str(v) and "\r" not in str(v) for v in message.values())
+
+
+def test_a_body_keeps_its_line_breaks_and_tabs_and_loses_other_control_characters(
+    email_api: TestClient, db: Session
+) -> None:
+    response = email_api.post("/api/v1/email/inbound", json=inbound(
+        body_text="Hello\x00\r\nNew address:\t22 Park Lane\x1b[31m\rLeeds\x85"))
+
+    assert response.status_code == 201, response.text
+    db.rollback()
+    case = db.scalar(select(Case).where(Case.reference == response.json()["reference"]))
+    assert case is not None
+    assert case.transcript[0]["text"].endswith("Hello\nNew address:\t22 Park Lane[31m\nLeeds")
 
 
 def test_informational_questions_are_answered_from_the_published_facts(
@@ -347,3 +418,63 @@ def test_only_the_service_may_record_or_preview_email(
         refused = app_client.post(path, json=inbound(), headers=member_headers(settings, member))
         assert refused.status_code == 403
     assert count(db, InboundEmail) == 0
+
+
+def _staff_reply(email_api: TestClient, db: Session, settings: Settings, reference: str,
+                 text: str) -> Any:
+    agent = factories.staff(db, "jo.agent", Role.agent)
+    return email_api.post(f"/api/v1/cases/{reference}/messages",
+                          json={"sender": "staff", "text": text},
+                          headers=staff_headers(settings, agent))
+
+
+def _as_sent(row: OutboundEmail, db: Session) -> EmailMessage:
+    """The row as the sender would send it: threaded into its case first."""
+    email_settings = EmailSettings(env="test", email_from=SUPPORT)
+    thread_into_case(db_session=db, row=row, email_settings=email_settings)
+    return build_message(row, email_settings=email_settings)
+
+
+def test_a_staff_reply_through_the_json_api_goes_to_an_unknown_sender_in_their_thread(
+    email_api: TestClient, db: Session, settings: Settings
+) -> None:
+    """The sender matched no member: the reply still reaches them, threaded, and their answer
+    to it joins the case."""
+    first = email_api.post("/api/v1/email/inbound", json=inbound()).json()
+    [ack] = outbox(db)
+
+    response = _staff_reply(email_api, db, settings, first["reference"],
+                            "Which town did you move to?")
+
+    assert response.status_code == 201, response.text
+    [_, staff_reply] = outbox(db)
+    assert staff_reply.to_address == "alex.morgan@example.org"
+    sent = _as_sent(staff_reply, db)
+    assert "Which town did you move to?" in sent.get_body(("plain",)).get_content()
+    assert sent["In-Reply-To"] == ack.headers["Message-ID"]
+    assert "<first.1@mail.example.net>" in sent["References"]
+    answer = email_api.post("/api/v1/email/inbound", json=inbound(
+        message_id="<first.2@mail.example.net>", subject="Re: your email",
+        body_text="Leeds.", in_reply_to=sent["Message-ID"], references=[sent["Message-ID"]],
+    )).json()
+    assert (answer["outcome"], answer["reference"]) == ("joined_case", first["reference"])
+
+
+def test_a_staff_reply_nobody_would_receive_is_refused_by_the_json_api(
+    email_api: TestClient, db: Session, settings: Settings
+) -> None:
+    opened = email_api.post("/api/v1/email/inbound", json=inbound()).json()
+    case = db.scalar(select(Case).where(Case.reference == opened["reference"]))
+    assert case is not None
+    case.collected_values = {**case.collected_values, "email_from": "not an address"}
+    db.commit()
+    before = count(db, OutboundEmail)
+
+    response = _staff_reply(email_api, db, settings, opened["reference"], "We have updated it.")
+
+    assert response.status_code == 409
+    assert "not sent" in response.json()["detail"]
+    assert count(db, OutboundEmail) == before
+    db.rollback()
+    assert [m.sender for m in db.scalars(select(CaseMessage).where(
+        CaseMessage.case_id == case.id))] == []

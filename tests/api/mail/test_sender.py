@@ -95,6 +95,23 @@ def test_queued_mail_is_sent_once_with_its_threading_headers(
     assert all(row.sent_at is not None for row in db.scalars(select(OutboundEmail)))
 
 
+def test_a_row_that_cannot_be_made_into_a_message_fails_alone(
+    db: Session, smtp_server: Inbox, smtp_port: int
+) -> None:
+    [broken, fine] = queue(db, 2)
+    broken.headers = {**(broken.headers or {}), "In-Reply-To": "<in0@x.example>\nBcc: x@y.example"}
+    db.commit()
+
+    report = send_due(db_session=db, email_settings=settings_for(smtp_port))
+
+    assert (report.sent, report.failed) == (1, 1)
+    assert [recipients for recipients, _ in smtp_server.received] == [["member1@example.org"]]
+    db.rollback()
+    db.refresh(broken)
+    assert broken.sent_at is None and broken.attempts == 1
+    assert (broken.last_error or "").startswith("not sendable")
+
+
 def test_an_smtp_outage_delays_mail_and_loses_none(db: Session, smtp_port: int) -> None:
     queue(db, 4)
     down = send_due(db_session=db, email_settings=settings_for(smtp_port))

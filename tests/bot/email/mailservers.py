@@ -79,13 +79,17 @@ class Mailbox:
                 status, detail = client.append("INBOX", None, None, raw)
                 assert status == "OK", detail
 
-    def message_ids(self, *, processed: bool | None = None) -> list[str]:
-        """Message-IDs in the INBOX (not deleted), optionally only (un)processed ones."""
+    def message_ids(self, *, processed: bool | None = None,
+                    keyword: str | None = None) -> list[str]:
+        """Message-IDs in the INBOX (not deleted), optionally only (un)processed ones, or only
+        those with `keyword`."""
         criteria = ["NOT", "DELETED"]
         if processed is True:
             criteria += ["KEYWORD", PROCESSED_KEYWORD]
         elif processed is False:
             criteria += ["UNKEYWORD", PROCESSED_KEYWORD]
+        if keyword is not None:
+            criteria += ["KEYWORD", keyword]
         with self.session() as client:
             _, found = client.uid("SEARCH", *criteria)
             ids = []

@@ -7,6 +7,7 @@ nothing and doubles nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sqlite3
@@ -19,12 +20,12 @@ from typing import Any
 import pytest
 
 from bot.email_records import EmailRecords
-from bot.records import RecordsApiRefused, RecordsApiServerError
+from bot.records import RecordsApiFailed, RecordsApiRefused
 from bot.settings import BotSettings
 from channels.email.classifier import NluClassifier
 from channels.email.imap import MailboxPoller, MailboxUnavailable
 from channels.email.intake import record_triaged
-from channels.email.settings import MailboxSettings
+from channels.email.settings import QUARANTINED_KEYWORD, MailboxSettings
 from channels.email.triage import triage_many
 from tests.bot.email.conftest import CORPUS, SUPPORT_ADDRESS, corpus
 from tests.bot.email.mailservers import Mailbox, SmtpSink
@@ -261,6 +262,59 @@ def test_mail_waits_in_the_mailbox_while_the_records_api_is_down(
     assert back.processed == 1 and mailbox.message_ids(processed=False) == []
 
 
+def test_a_message_the_records_api_refuses_is_quarantined_and_holds_up_no_other(
+    mailbox: Mailbox, email_api: RecordsApi, classifier: NluClassifier, records: EmailRecords,
+) -> None:
+    poison = email("Pat Poison <pat.poison@example.net>", "Change of address",
+                   "I have moved house to LS6 3AG.")
+    good = [email(f"steady{n}@example.net", "Change of address", "I have moved to LS6 3AG.")
+            for n in range(3)]
+    mailbox.deliver(bytes(poison), bytes(good[0]), bytes(good[1]))
+
+    def refused_for_poison(triaged: Any) -> dict[str, Any]:
+        if triaged.parsed.message_id == str(poison["Message-ID"]):
+            # A value the records API will never accept: a subject is at most 300 characters.
+            triaged = dataclasses.replace(triaged, subject="x" * 301)
+        return record_triaged(triaged, records=records)
+
+    reports = []
+    for n in range(4):  # a new poller each pass: the count lives on the message, not in memory
+        if n == 1:
+            mailbox.deliver(bytes(good[2]))
+        poller = poller_for(mailbox, classifier, records, record=refused_for_poison)
+        reports.append(poller.poll_once())
+
+    assert [(r.processed, r.failed, r.quarantined, r.waiting) for r in reports] == [
+        (2, 1, 0, 1), (1, 1, 0, 1), (0, 1, 1, 0), (0, 0, 0, 0),
+    ]
+    assert mailbox.message_ids(keyword=QUARANTINED_KEYWORD) == [str(poison["Message-ID"])]
+    assert mailbox.message_ids(processed=False) == [str(poison["Message-ID"])]
+    with database(email_api) as db:
+        recorded = {row[0] for row in db.execute("SELECT message_id FROM inbound_emails")}
+    assert {str(m["Message-ID"]) for m in good} <= recorded
+    assert str(poison["Message-ID"]) not in recorded
+
+
+def test_an_outage_of_the_records_api_never_quarantines_the_mail_that_waits_for_it(
+    mailbox: Mailbox, classifier: NluClassifier, records: EmailRecords,
+) -> None:
+    waiting = email("outage.wait@example.net", "Refund", "You charged me twice.")
+    mailbox.deliver(bytes(waiting))
+    unreachable = EmailRecords(BotSettings(
+        environment="test", api_url=f"http://127.0.0.1:{free_port()}",
+        service_token=SERVICE_TOKEN, api_timeout=2, channel_secret=SECRET_KEY,
+    ))
+    try:
+        down = [poller_for(mailbox, classifier, unreachable).poll_once() for _ in range(4)]
+    finally:
+        unreachable.close()
+
+    assert [(r.failed, r.quarantined) for r in down] == [(1, 0)] * 4
+    assert mailbox.message_ids(keyword=QUARANTINED_KEYWORD) == []
+    back = poller_for(mailbox, classifier, records).poll_once()
+    assert back.processed == 1 and mailbox.message_ids(processed=False) == []
+
+
 def test_a_wrong_password_or_a_closed_port_is_reported_not_ignored(
     mailbox: Mailbox, classifier: NluClassifier, records: EmailRecords,
 ) -> None:
@@ -348,7 +402,8 @@ def test_a_message_that_keeps_failing_is_quarantined_and_never_holds_up_the_rest
             for n in range(3)]
     mailbox.deliver(bytes(refused), bytes(failing), *(bytes(m) for m in fine[:1]))
     bad = {str(refused["Message-ID"]): RecordsApiRefused(status=422, detail="not acceptable"),
-           str(failing["Message-ID"]): RecordsApiServerError("POST /email/inbound: HTTP 500")}
+           str(failing["Message-ID"]): RecordsApiFailed("POST /email/inbound: HTTP 500",
+                                                         status=500)}
 
     def record_or_fail(triaged: Any) -> dict[str, Any]:
         if (error := bad.get(triaged.parsed.message_id)) is not None:
@@ -381,7 +436,7 @@ def test_a_server_error_on_every_message_is_an_outage_not_a_bad_message(
                       for n in range(2)))
 
     def api_failing(triaged: Any) -> dict[str, Any]:
-        raise RecordsApiServerError("POST /email/inbound: HTTP 503")
+        raise RecordsApiFailed("POST /email/inbound: HTTP 503", status=503)
 
     for _ in range(4):
         report = poller_for(mailbox, classifier, records, record=api_failing).poll_once()
