@@ -156,7 +156,8 @@ def test_going_part_time_typed_with_its_month_completes_the_change(stack: Assist
 
     today = date.today()
     starts = date(today.year + (today > date(today.year, 1, 1)), 1, 1)
-    assert latest["reference"] in answer and f"From 1 January {starts.year}" in answer, chat
+    assert latest["reference"] in answer and f"1 January {starts.year}" in answer, chat
+    assert answer.count("Reduced rate member") == 1, chat
 
 
 def test_the_retiring_button_label_typed_is_understood(stack: Assistant) -> None:
