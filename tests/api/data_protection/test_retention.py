@@ -339,8 +339,10 @@ def test_tracker_events_older_than_the_cutoff_go_in_batches(
     assert report.counts["tracker_events"] == 3 and again.counts["tracker_events"] == 0
     assert _events(tracker_store) == [("telegram:42", RECENT.timestamp()),
                                       ("telegram:42", NOW.timestamp())]
+    # The first run's entry: without an order, PostgreSQL may hand back either.
     audited = json.loads(db.scalars(select(AuditEvent.detail)
-                                    .where(AuditEvent.action == "retention.purged")).first())
+                                    .where(AuditEvent.action == "retention.purged")
+                                    .order_by(AuditEvent.id)).first())
     assert audited["counts"]["tracker_events"] == 3
 
 
