@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 
 from bot.safety import CARD_NUMBER_NOTICE, EMPTY_NOTICE, TRUNCATED_NOTICE
 from tests.bot.servers import REST_HEADERS, Assistant
+
+
+def _holds(stored: str, card: str) -> bool:
+    """Whether the card number is in `stored`, in any of its groups' spellings. Its first four
+    digits alone would also match a model confidence such as 0.0049298..."""
+    digits = card.replace(" ", "").replace("-", "")
+    halves = (digits[:8], digits[8:])
+    return any(re.search(r"[ -]?".join(half[i:i + 4] for i in (0, 4)), stored)
+               for half in halves)
 
 
 def _typed_texts(tracker: dict) -> list[str]:
@@ -20,7 +30,7 @@ def test_a_card_number_never_reaches_the_tracker(stack: Assistant) -> None:
     assert replies[0]["text"] == CARD_NUMBER_NOTICE
     tracker = stack.tracker("rest:card")
     stored = json.dumps(tracker)
-    assert "4929" not in stored and "9114" not in stored
+    assert not _holds(stored, "4929-1234-5678-9114")
     assert _typed_texts(tracker) == ["can you take it from my card [card number removed] please"]
 
 
@@ -28,7 +38,7 @@ def test_a_message_that_was_only_a_card_number_gets_only_the_notice(stack: Assis
     replies = stack.say("rest:only-card", "4111 1111 1111 1111")
 
     assert [reply["text"] for reply in replies] == [CARD_NUMBER_NOTICE]
-    assert "4111" not in json.dumps(stack.tracker("rest:only-card"))
+    assert not _holds(json.dumps(stack.tracker("rest:only-card")), "4111 1111 1111 1111")
 
 
 def test_a_long_message_is_cut_with_a_notice(stack: Assistant) -> None:
