@@ -15,8 +15,7 @@ from api.cases.models import Case
 from api.errors import Conflict
 from api.members.models import Member
 from api.outbox.models import OutboundEmail
-from api.outbox.rendering import render_email
-from api.outbox.service import queue_email
+from api.outbox.rendering import queue_rendered
 from api.staff.models import Team
 from api.validation import usable_email
 
@@ -55,15 +54,8 @@ def email_staff_message(
 ) -> OutboundEmail:
     """Queue a staff message on an email case to `address`, in the caller's transaction."""
     team = db_session.get(Team, case.team_id)
-    rendered = render_email(
-        "staff_message", reference=case.reference, staff_name=staff_name,
-        team_name=team.name if team else "membership", text=text,
-    )
-    return queue_email(
-        db_session=db_session,
-        to_address=address,
-        subject=rendered.subject,
-        body_text=rendered.body_text,
-        body_html=rendered.body_html,
-        headers={CASE_HEADER: case.reference},
+    return queue_rendered(
+        db_session=db_session, to_address=address, name="staff_message",
+        headers={CASE_HEADER: case.reference}, reference=case.reference,
+        staff_name=staff_name, team_name=team.name if team else "membership", text=text,
     )

@@ -72,11 +72,6 @@ def routing_intent(email: InboundEmailIn) -> str | None:
     return email.intent
 
 
-def usable_address(address: str) -> bool:
-    """True when a reply could be sent to `address`."""
-    return usable_email(address)
-
-
 def member_by_email(*, db_session: Session, address: str) -> Member | None:
     """The one member with this email on record; None when none or several share it."""
     found = list(
@@ -169,7 +164,7 @@ def make_plan(
 ) -> TriagePlan:
     address = email.from_address.lower()
     automatic = email.automatic_reason
-    if not automatic and not usable_address(email.from_address):
+    if not automatic and not usable_email(email.from_address):
         automatic = "no valid sender address"
     if address == email_settings.from_address:
         automatic = automatic or "sent from the support mailbox itself"

@@ -56,9 +56,11 @@ def render_email(name: str, **context: Any) -> RenderedEmail:
 
 
 def queue_rendered(
-    *, db_session: Session, to_address: str, name: str, **context: Any
+    *, db_session: Session, to_address: str, name: str,
+    headers: dict[str, str] | None = None, **context: Any
 ) -> OutboundEmail:
-    """Render the email called `name` and put it in the outbox (in the caller's transaction)."""
+    """Render the email called `name` and put it in the outbox (in the caller's transaction),
+    with any extra `headers` (a case reference, say)."""
     email = render_email(name, **context)
     return queue_email(
         db_session=db_session,
@@ -66,4 +68,5 @@ def queue_rendered(
         subject=email.subject,
         body_text=email.body_text,
         body_html=email.body_html,
+        headers=headers,
     )
