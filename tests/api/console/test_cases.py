@@ -198,7 +198,8 @@ def test_a_reply_on_an_email_case_from_an_unknown_sender_goes_back_to_that_sende
                        "csrf_token": csrf_token(console)})
 
     sent = db.scalars(select(OutboundEmail)
-                      .where(OutboundEmail.to_address == "not.a.member@example.net")).all()
+                      .where(OutboundEmail.to_address == "not.a.member@example.net")
+                      .order_by(OutboundEmail.id)).all()
     assert len(sent) == 2  # who has joined, then the reply
     assert "Could you tell us your membership number?" in sent[1].body_text
 
