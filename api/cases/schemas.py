@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from api.cases.models import Case, CaseMessage, CaseStatus, Priority
-from api.cases.service import Sender, case_deadline
+from api.cases.service import StaffSender, case_deadline
 from api.changes.models import IdentityLevel
 from api.deps import CHANNELS
 from api.errors import InvalidValue
@@ -206,7 +206,7 @@ class CaseSummary(BaseModel):
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sender: Sender
+    sender: StaffSender
     text: str = Field(max_length=5000)
 
     @field_validator("text")

@@ -29,7 +29,10 @@ from api.staff.service import ensure_default_teams
 from api.timekeeping import local_today, utcnow
 
 TeamCode = Literal["records", "payments", "ballots", "complaints", "data_protection", "membership"]
-Sender = Literal["member", "staff", "assistant", "note"]
+# What staff write on a case by its reference: a reply to the member, or an internal note. The
+# member's words while a person has the conversation come through their channel
+# (api.conversations.service.member_message), never by reference.
+StaffSender = Literal["staff", "note"]
 
 _PAYMENT_INTENTS = frozenset(
     {"payment_failed", "change_payment_method", "request_refund", "payment_not_recognised",
@@ -37,12 +40,6 @@ _PAYMENT_INTENTS = frozenset(
 )
 _HIGH_PRIORITY_INTENTS = frozenset({"complaint", "data_protection_request"})
 _PRIORITY_RANK = {Priority.low: 0, Priority.normal: 1, Priority.high: 2, Priority.urgent: 3}
-# Who may write which kind of message: staff write as themselves or leave internal notes;
-# the assistant relays the member's words and its own.
-_SENDERS_BY_CALLER: dict[str, frozenset[str]] = {
-    "staff": frozenset({"staff", "note"}),
-    "service": frozenset({"member", "assistant"}),
-}
 
 
 @dataclass(frozen=True)
@@ -235,29 +232,15 @@ def cases_for_conversation(
 
 
 def add_message(
-    *, db_session: Session, case: Case, sender: Sender, text: str, caller: Caller, channel: str
+    *, db_session: Session, case: Case, sender: StaffSender, text: str, caller: Caller, channel: str
 ) -> CaseMessage:
-    """Add a message to a case; a member's reply puts a waiting or resolved case back in queue."""
-    if sender not in _SENDERS_BY_CALLER.get(caller.kind, frozenset()):
-        raise NotAllowed(
-            f"A {caller.kind} caller cannot add a message as {sender}.", field="sender"
-        )
-    if sender == "assistant" and case.taken_at is not None and case.status in (
-        CaseStatus.in_progress, CaseStatus.waiting_on_member
-    ):
-        # A person has the conversation: the assistant stays quiet until it is handed back.
-        raise Conflict("A person has this conversation; the assistant cannot reply now.")
+    """Staff reply to the member on a case, or leave a note for colleagues."""
     # An email case has no channel to fetch a staff message: it is emailed now, or refused.
     emailed_to = (
         check_reachable(db_session=db_session, case=case)
         if sender == "staff" and case.channel == "email" else None
     )
-    message = CaseMessage(
-        case_id=case.id,
-        sender=sender,
-        staff_id=caller.staff_id if caller.kind == "staff" else None,
-        text=text,
-    )
+    message = CaseMessage(case_id=case.id, sender=sender, staff_id=caller.staff_id, text=text)
     db_session.add(message)
     if emailed_to is not None:
         staff = db_session.get(StaffUser, caller.staff_id) if caller.staff_id else None
@@ -266,20 +249,13 @@ def add_message(
             staff_name=staff.display_name if staff else "The membership team",
         )
         message.delivered_at = utcnow()
-    reopened = sender == "member" and case.status in (
-        CaseStatus.waiting_on_member,
-        CaseStatus.resolved,
-    )
-    if reopened:
-        case.status = CaseStatus.open
-        case.resolved_at = None
     record(
         db_session=db_session,
         actor=caller.actor,
         action="case.message_added",
         member_id=case.member_id,
         channel=channel,
-        detail=f"{case.reference} sender={sender}" + (" reopened" if reopened else ""),
+        detail=f"{case.reference} sender={sender}",
     )
     db_session.commit()
     return message

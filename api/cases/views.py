@@ -22,7 +22,6 @@ from api.deps import (
     ChannelDep,
     ServiceCaller,
     ServiceOrMemberCaller,
-    ServiceOrStaffCaller,
     SessionDep,
     SettingsDep,
     StaffCaller,
@@ -79,9 +78,13 @@ def open_case(
     )
 
 
+# Reading a case and writing into one by its reference are for staff only. The service token is
+# held by every channel process: with it, a guessed reference or conversation id would read a
+# member's transcript, or put words in their mouth. Channels reach their own conversation's
+# hand-off through /conversations/{id}/..., which says nothing about other conversations.
 @router.get("/cases", response_model=list[CaseSummary])
 def cases_of_conversation(
-    _caller: ServiceOrStaffCaller,
+    _caller: StaffCaller,
     db: SessionDep,
     conversation_id: Annotated[str, Query(min_length=1, max_length=200)],
     include_resolved: bool = False,
@@ -96,7 +99,7 @@ def cases_of_conversation(
 
 
 @router.get("/cases/{reference}", response_model=CasePublic)
-def get_case(reference: CaseReference, _caller: ServiceOrStaffCaller, db: SessionDep) -> CasePublic:
+def get_case(reference: CaseReference, _caller: StaffCaller, db: SessionDep) -> CasePublic:
     """A case in full, with its transcript and messages."""
     case = service.get_case(db_session=db, reference=reference)
     member = service.member_for_case(db_session=db, case=case)
@@ -111,11 +114,11 @@ def get_case(reference: CaseReference, _caller: ServiceOrStaffCaller, db: Sessio
 def add_message(
     reference: CaseReference,
     body: MessageCreate,
-    caller: ServiceOrStaffCaller,
+    caller: StaffCaller,
     channel: ChannelDep,
     db: SessionDep,
 ) -> MessagePublic:
-    """Add a message to a case: the member's or assistant's via the service, staff's or a note."""
+    """Staff add a reply or a note to a case (the member's words come through their channel)."""
     case = service.get_case(db_session=db, reference=reference)
     message = service.add_message(
         db_session=db, case=case, sender=body.sender, text=body.text, caller=caller, channel=channel

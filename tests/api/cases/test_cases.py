@@ -268,18 +268,24 @@ def test_a_member_token_opens_cases_only_about_that_member(
     assert case is not None and case.member_id == me.id
 
 
-def test_service_and_staff_read_a_case_but_a_member_token_cannot(
+def test_staff_read_a_case_but_neither_the_service_nor_a_member_token_can(
     app_client: TestClient, db: Session, settings: Settings
 ) -> None:
     member = factories.member(db)
     reference = _post_case(app_client, **_as_member(settings, member)).json()["reference"]
-    service_view = app_client.get(f"/api/v1/cases/{reference}", headers=SERVICE)
-    assert service_view.status_code == 200
-    assert service_view.json()["membership_number"] == member.membership_number
-    assert service_view.json()["collected_values"] == {"postcode": "LS2 9JT"}
-
     staff = staff_headers(settings, factories.staff(db))
-    assert app_client.get(f"/api/v1/cases/{reference}", headers=staff).status_code == 200
+    staff_view = app_client.get(f"/api/v1/cases/{reference}", headers=staff)
+    assert staff_view.status_code == 200
+    assert staff_view.json()["membership_number"] == member.membership_number
+    assert staff_view.json()["collected_values"] == {"postcode": "LS2 9JT"}
+
+    # Every channel process holds the service token: a guessed reference must not open a
+    # member's transcript, nor a conversation id list its cases.
+    service_view = app_client.get(f"/api/v1/cases/{reference}", headers=SERVICE)
+    assert service_view.status_code == 403
+    assert member.membership_number not in service_view.text
+    listed = app_client.get("/api/v1/cases", params={"conversation_id": "c-1"}, headers=SERVICE)
+    assert listed.status_code == 403
     own_member = app_client.get(
         f"/api/v1/cases/{reference}", headers=member_headers(settings, member)
     )
@@ -310,18 +316,20 @@ def test_messages_by_who_may_send_them(
 ) -> None:
     reference = _post_case(app_client).json()["reference"]
     path = f"/api/v1/cases/{reference}/messages"
-    relayed = app_client.post(
-        path, json={"sender": "member", "text": "Any news?\nThanks"}, headers=SERVICE
-    )
-    assert relayed.status_code == 201
-    assert relayed.json()["text"] == "Any news?\nThanks"
-    pretending = app_client.post(
-        path, json={"sender": "staff", "text": "All done"}, headers=SERVICE
-    )
-    assert pretending.status_code == 403
-    assert pretending.json()["field"] == "sender"
+    for sender in ("member", "staff"):
+        pretending = app_client.post(
+            path, json={"sender": sender, "text": "All done"}, headers=SERVICE
+        )
+        assert pretending.status_code == 403
 
     staff = staff_headers(settings, factories.staff(db))
+    reply = app_client.post(
+        path, json={"sender": "staff", "text": "Any news?\nThanks"}, headers=staff
+    )
+    assert reply.status_code == 201
+    assert reply.json()["text"] == "Any news?\nThanks"
+    as_the_member = app_client.post(path, json={"sender": "member", "text": "hi"}, headers=staff)
+    assert as_the_member.status_code == 422 and as_the_member.json()["field"] == "sender"
     note = app_client.post(
         path, json={"sender": "note", "text": "Checked with payroll"}, headers=staff
     )
@@ -336,12 +344,12 @@ def test_messages_by_who_may_send_them(
 
     case = app_client.get(f"/api/v1/cases/{reference}", headers=staff).json()
     assert [(m["sender"], m["text"]) for m in case["messages"]] == [
-        ("member", "Any news?\nThanks"),
+        ("staff", "Any news?\nThanks"),
         ("note", "Checked with payroll"),
     ]
 
 
-def test_staff_move_a_case_on_and_a_member_reply_brings_it_back(
+def test_staff_move_a_case_on(
     app_client: TestClient, db: Session, settings: Settings
 ) -> None:
     reference = _post_case(app_client).json()["reference"]
@@ -354,14 +362,8 @@ def test_staff_move_a_case_on_and_a_member_reply_brings_it_back(
     waiting = app_client.post(path, json={"status": "waiting_on_member"}, headers=staff)
     assert waiting.status_code == 200 and waiting.json()["status"] == "waiting_on_member"
 
-    app_client.post(
-        f"/api/v1/cases/{reference}/messages",
-        json={"sender": "member", "text": "Here is the document"},
-        headers=SERVICE,
-    )
     case = db.scalar(select(Case).where(Case.reference == reference))
-    db.refresh(case)
-    assert case is not None and case.status == CaseStatus.open
+    assert case is not None and case.status == CaseStatus.waiting_on_member
     assert case.assigned_staff_id == staff_user.id
 
     resolved = app_client.post(
@@ -395,12 +397,12 @@ def test_the_open_case_of_a_conversation_is_found(
 ) -> None:
     first = _post_case(app_client).json()["reference"]
     _post_case(app_client, conversation_id="another-conversation")
+    staff = staff_headers(settings, factories.staff(db))
     found = app_client.get(
-        "/api/v1/cases", params={"conversation_id": "web-abc-123"}, headers=SERVICE
+        "/api/v1/cases", params={"conversation_id": "web-abc-123"}, headers=staff
     )
     assert [c["reference"] for c in found.json()] == [first]
 
-    staff = staff_headers(settings, factories.staff(db))
     app_client.post(
         f"/api/v1/cases/{first}/status",
         json={"status": "resolved", "outcome": "Done"},
