@@ -20,7 +20,7 @@ from api.cases.models import Case
 from api.console.pages import csv_headers, page
 from api.console.session import ConsoleUser, ConsoleUserDep, needs
 from api.data_protection import subject_access
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.members.models import Member
 from api.staff.permissions import Permission
 
@@ -69,14 +69,15 @@ def member_page(
 @router.get("/members/{membership_number}/subject-access-export", response_model=None)
 def subject_access_export(
     membership_number: MembershipNumber, request: Request, db: SessionDep,
-    who: ConsoleUser = needs(Permission.subject_access),
+    settings: SettingsDep, who: ConsoleUser = needs(Permission.subject_access),
 ) -> Response:
     """Everything held about the member, as a JSON file (audited)."""
     member = _member(db, membership_number)
     if member is None:
         return _not_found(request, who)
     document = subject_access.produce(db_session=db, member=member,
-                                      actor=f"staff:{who.user.username}", channel="console")
+                                      actor=f"staff:{who.user.username}", channel="console",
+                                      settings=settings)
     headers = csv_headers(subject_access.filename_for(member))
     return Response(json.dumps(document, indent=2, ensure_ascii=False),
                     media_type="application/json", headers=headers)

@@ -30,7 +30,9 @@ from api.ballots.models import Ballot, ReplacementPaperRequest
 from api.ballots.service import register_entitlement
 from api.cases.models import Case, CaseMessage, SatisfactionRating
 from api.changes.models import ChangeRequest
+from api.config import Settings
 from api.conversations.models import Conversation
+from api.data_protection import trackers
 from api.employers.models import Employer, Workplace
 from api.identity.models import IdentityAttempt, Lockout, OneTimeCode
 from api.mail.models import EmailThreadId, InboundEmail
@@ -193,8 +195,9 @@ def _emails(db_session: Session, member: Member, case_ids: list[int]) -> dict[st
 
 
 def _conversations(
-    db_session: Session, member: Member, cases: list[Case]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    db_session: Session, member: Member, cases: list[Case], settings: Settings
+) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """The identity checks, the member's conversations with what was said, and where from."""
     checks = list(db_session.scalars(
         select(IdentityAttempt).where(IdentityAttempt.membership_number == member.membership_number)
         .order_by(IdentityAttempt.attempted_at, IdentityAttempt.id)))
@@ -210,16 +213,46 @@ def _conversations(
     # the identity check (a failed check may have been someone else trying their number).
     ids = {c.conversation_id for c in cases if c.conversation_id}
     ids |= {c.conversation_id for c in checks if c.succeeded and c.conversation_id}
+    said, source = _what_was_said(settings, ids)
     conversations = [
         _row(conversation, satisfaction_ratings=_rows(db_session.scalars(
             select(SatisfactionRating)
             .where(SatisfactionRating.conversation_id == conversation.conversation_id)
-            .order_by(SatisfactionRating.created_at, SatisfactionRating.id))))
+            .order_by(SatisfactionRating.created_at, SatisfactionRating.id))),
+            messages=_masked(said.pop(conversation.conversation_id, [])))
         for conversation in db_session.scalars(
             select(Conversation).where(Conversation.conversation_id.in_(sorted(ids)))
             .order_by(Conversation.started_at, Conversation.id))
     ]
-    return identity, conversations
+    # A conversation the assistant held but whose turns were never counted (the channel could
+    # not reach the records API then) is still the member's.
+    conversations += [{"conversation_id": conversation_id, "messages": _masked(lines)}
+                      for conversation_id, lines in sorted(said.items())]
+    return identity, conversations, source
+
+
+def _what_was_said(
+    settings: Settings, conversation_ids: set[str]
+) -> tuple[dict[str, list[dict[str, Any]]], str]:
+    """Each conversation's words from Rasa's tracker store, and a sentence saying where from.
+
+    An export is still produced when the store cannot be read, saying so, for the data team to
+    add the words by hand before release rather than wait for the store (the statutory month
+    runs either way).
+    """
+    if not settings.tracker_store_url:
+        return {}, ("not read: MEMBERDESK_TRACKER_STORE_URL is not set, so the words of each "
+                    "conversation are only in its cases' transcripts")
+    try:
+        return (trackers.transcripts(url=settings.tracker_store_url,
+                                     conversation_ids=conversation_ids),
+                "read from the assistant's tracker store")
+    except trackers.TrackerStoreUnusable as exc:
+        return {}, f"not read: {exc.message}"
+
+
+def _masked(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**line, "text": mask_card_numbers(line["text"])} for line in lines]
 
 
 def _audit_log(db_session: Session, member: Member) -> list[dict[str, Any]]:
@@ -229,22 +262,25 @@ def _audit_log(db_session: Session, member: Member) -> list[dict[str, Any]]:
         .order_by(AuditEvent.occurred_at, AuditEvent.id)))
 
 
-def export_for(*, db_session: Session, member: Member, produced_by: str) -> dict[str, Any]:
+def export_for(
+    *, db_session: Session, member: Member, produced_by: str, settings: Settings
+) -> dict[str, Any]:
     """Everything held about `member`, as one JSON-ready document (nothing is written)."""
     cases = list(db_session.scalars(select(Case).where(Case.member_id == member.id)
                                     .order_by(Case.created_at, Case.id)))
-    identity, conversations = _conversations(db_session, member, cases)
+    identity, conversations, words_source = _conversations(db_session, member, cases, settings)
     return {
         "export": {
             "kind": "subject access export", "format_version": FORMAT_VERSION,
             "membership_number": member.membership_number,
             "produced_at": _plain(utcnow()), "produced_by": produced_by,
             "notes": (
-                "Everything memberdesk's records hold about the member. Conversations with the "
-                "assistant are listed by their id; what was said in them is in each case's "
-                "transcript and messages. Conversation data past the retention period has "
-                "been removed (see each case's conversation_purged_at)."
+                "Everything memberdesk's records hold about the member. Each conversation with "
+                "the assistant lists what was said in it, from the assistant's tracker store; "
+                "each case holds its own transcript and messages. Conversation data past the "
+                "retention period has been removed (see each case's conversation_purged_at)."
             ),
+            "conversation_words": words_source,
         },
         "member": _row(member, employer=_name(db_session, Employer, member.employer_id),
                        workplace=_name(db_session, Workplace, member.workplace_id)),
@@ -265,10 +301,11 @@ def export_for(*, db_session: Session, member: Member, produced_by: str) -> dict
 
 
 def produce(
-    *, db_session: Session, member: Member, actor: str, channel: str
+    *, db_session: Session, member: Member, actor: str, channel: str, settings: Settings
 ) -> dict[str, Any]:
     """The export for `member`, audited as taken by `actor` (committed)."""
-    document = export_for(db_session=db_session, member=member, produced_by=actor)
+    document = export_for(db_session=db_session, member=member, produced_by=actor,
+                          settings=settings)
     record(db_session=db_session, actor=actor, action=ACTION, member_id=member.id,
            channel=channel, detail=f"subject access export of {member.membership_number}")
     db_session.commit()

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.data_protection import subject_access
-from api.deps import ChannelDep, SessionDep
+from api.deps import ChannelDep, SessionDep, SettingsDep
 from api.members.models import Member
 from api.security import Caller
 from api.staff.deps import staff_who_may
@@ -34,6 +34,7 @@ def subject_access_export(
     membership_number: Annotated[str, Path(max_length=20)],
     db: SessionDep,
     channel: ChannelDep,
+    settings: SettingsDep,
     staff: Caller = staff_who_may(Permission.subject_access),
 ) -> Response:
     """Everything held about one member (audited), as one JSON document to download."""
@@ -41,7 +42,7 @@ def subject_access_export(
     if member is None:
         raise HTTPException(404, "No such member.")
     document = subject_access.produce(db_session=db, member=member, actor=staff.actor,
-                                      channel=channel)
+                                      channel=channel, settings=settings)
     return Response(
         json.dumps(document, indent=2, ensure_ascii=False),
         media_type="application/json",

@@ -13,20 +13,11 @@ import pytest
 from click.testing import CliRunner, Result
 from pydantic import ValidationError
 from sqlalchemy import (
-    Column,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    Sequence,
-    String,
-    Table,
-    Text,
     create_engine,
     func,
     insert,
     select,
-    text,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,7 +34,7 @@ from api.outbox.models import OutboundEmail
 from api.staff.service import ensure_default_teams
 from api.timekeeping import aware_utc, utcnow
 from tests.api import factories
-from tests.api.conftest import POSTGRES_URL, _postgres_engine
+from tests.api.data_protection.conftest import RASA_EVENTS
 
 NOW = utcnow()
 OLD = NOW - timedelta(days=401)  # past the default 400 days
@@ -270,35 +261,10 @@ def test_two_runs_at_once_do_the_work_once_between_them(
 
 # --- Rasa's tracker store --------------------------------------------------------------------
 
-RASA = MetaData()
-# As rasa.core.tracker_store.SQLTrackerStore.SQLEvent declares it (Rasa 3.6).
-RASA_EVENTS = Table(
-    "events", RASA,
-    Column("id", Integer, Sequence("events_seq"), primary_key=True),
-    Column("sender_id", String(255), nullable=False, index=True),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
-
-
 @pytest.fixture
-def tracker_store(engine: Engine, tmp_path: Path) -> Iterator[str]:
-    """The URL of a real tracker store of the records database's kind, with Rasa's `events`."""
-    if engine.dialect.name == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    else:
-        _postgres_engine().dispose()
-        server, _, name = POSTGRES_URL.rpartition("/")
-        url = f"{server}/{name}_tracker"
-        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}_tracker"'))
-            conn.execute(text(f'CREATE DATABASE "{name}_tracker"'))
-    store = create_engine(url)
-    RASA.create_all(store)
+def tracker_store(rasa_tracker_store: str) -> str:
+    """A tracker store with two conversations, one old, one still going."""
+    store = create_engine(rasa_tracker_store)
     with store.begin() as conn:
         for sender, moments in (("webchat:old", (OLD, OLD + timedelta(minutes=1))),
                                 ("telegram:42", (OLD, RECENT, NOW))):
@@ -308,11 +274,7 @@ def tracker_store(engine: Engine, tmp_path: Path) -> Iterator[str]:
                     intent_name="change_address", data=json.dumps({"text": CARD_FREE_WORDS}),
                 ))
     store.dispose()
-    yield url
-    if engine.dialect.name != "sqlite":
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}_tracker" WITH (FORCE)'))
-        admin.dispose()
+    return rasa_tracker_store
 
 
 def _events(url: str) -> list[tuple[str, float]]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, create_engine, insert, select
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
@@ -31,8 +32,9 @@ from api.staff.models import Role, StaffUser
 from api.staff.service import ensure_default_teams
 from api.timekeeping import utcnow
 from tests.api import factories
-from tests.api.conftest import SERVICE_TOKEN, member_headers, staff_headers
+from tests.api.conftest import SERVICE_TOKEN, member_headers, real_app_client, staff_headers
 from tests.api.console.conftest import sign_in
+from tests.api.data_protection.conftest import RASA_EVENTS
 
 MEMBER_KEYS = ("member_id", "membership_number")
 CARD = "4111 1111 1111 1111"
@@ -293,3 +295,89 @@ def test_an_agent_sees_the_member_but_neither_the_button_nor_the_export(
     assert refused.status_code == 403
     assert console.get("/console/members/9999999").status_code == 404
     assert console.get("/console/members", params={"number": "9999999"}).status_code == 404
+
+
+# --- What was said, from Rasa's tracker store ---------------------------------------------------
+
+
+def _rasa_wrote(url: str, sender_id: str, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Events as Rasa's SQLTrackerStore writes them: one row each, the event as JSON in `data`."""
+    store = create_engine(url)
+    with store.begin() as conn:
+        for moment, (type_name, event) in enumerate(events, start=1_780_000_000):
+            conn.execute(insert(RASA_EVENTS).values(
+                sender_id=sender_id, type_name=type_name, timestamp=float(moment),
+                intent_name=event.get("parse_data", {}).get("intent", {}).get("name"),
+                action_name=event.get("name"),
+                data=json.dumps({"event": type_name, "timestamp": float(moment), **event}),
+            ))
+    store.dispose()
+
+
+def test_the_export_holds_what_was_said_in_each_of_the_members_conversations(
+    engine: Engine, db: Session, settings: Settings, member: Member, data_team: StaffUser,
+    rasa_tracker_store: str,
+) -> None:
+    _rasa_wrote(rasa_tracker_store, CONVERSATION, [
+        ("action", {"name": "action_session_start"}),
+        ("user", {"text": "I've moved to 22 Park Lane, my card is " + CARD,
+                  "parse_data": {"intent": {"name": "change_address"}}}),
+        ("slot", {"name": "verified_number", "value": "1000001"}),
+        ("bot", {"text": "Shall I update your record?", "data": {"buttons": []}}),
+        ("user", {"text": "", "parse_data": {"intent": {"name": "affirm"}}}),
+        ("user", {"text": "yes please", "parse_data": {"intent": {"name": "affirm"}}}),
+    ])
+    # Someone who failed the member's identity check: not the member's words.
+    _rasa_wrote(rasa_tracker_store, "telegram:999", [
+        ("user", {"text": "I am 1000001, honest", "parse_data": {}}),
+    ])
+    with_store = settings.model_copy(update={"tracker_store_url": rasa_tracker_store})
+
+    with real_app_client(engine, with_store) as client:
+        response = _export(client, with_store, data_team)
+
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["export"]["conversation_words"] == "read from the assistant's tracker store"
+    (conversation,) = document["conversations"]
+    assert [(line["sender"], line["text"]) for line in conversation["messages"]] == [
+        ("member", "I've moved to 22 Park Lane, my card is [card number removed]"),
+        ("assistant", "Shall I update your record?"),
+        ("member", "yes please"),
+    ]
+    assert conversation["messages"][0]["at"].startswith("2026-05-28T")
+    assert "honest" not in response.text and "4111 1111" not in response.text
+
+
+def test_a_conversation_the_records_never_counted_is_still_exported_with_its_words(
+    engine: Engine, db: Session, settings: Settings, member: Member, data_team: StaffUser,
+    rasa_tracker_store: str,
+) -> None:
+    db.add(IdentityAttempt(membership_number="1000001", succeeded=True, channel="telegram",
+                           conversation_id="telegram:42"))
+    db.commit()
+    _rasa_wrote(rasa_tracker_store, "telegram:42", [("user", {"text": "what do I pay?"})])
+    with_store = settings.model_copy(update={"tracker_store_url": rasa_tracker_store})
+
+    with real_app_client(engine, with_store) as client:
+        document = _export(client, with_store, data_team).json()
+
+    uncounted = [c for c in document["conversations"] if c["conversation_id"] == "telegram:42"]
+    assert uncounted == [{"conversation_id": "telegram:42", "messages": [
+        {"at": uncounted[0]["messages"][0]["at"], "sender": "member", "text": "what do I pay?"}]}]
+
+
+def test_without_a_readable_tracker_store_the_export_says_the_words_were_not_read(
+    engine: Engine, app_client: TestClient, settings: Settings, member: Member,
+    data_team: StaffUser, tmp_path: Path,
+) -> None:
+    unset = _export(app_client, settings, data_team).json()
+    assert unset["export"]["conversation_words"].startswith(
+        "not read: MEMBERDESK_TRACKER_STORE_URL is not set")
+    assert unset["conversations"][0]["messages"] == []
+
+    wrong = settings.model_copy(update={"tracker_store_url": f"sqlite:///{tmp_path / 'x.db'}"})
+    with real_app_client(engine, wrong) as client:
+        response = _export(client, wrong, data_team)
+    assert response.status_code == 200
+    assert "has no `events` table" in response.json()["export"]["conversation_words"]
