@@ -20,7 +20,7 @@ from api.idempotency.claims import (
     claim,
     scope_of,
 )
-from api.security import Caller, InvalidToken, caller_from_bearer
+from api.security import Caller, InvalidToken, caller_from_authorization, caller_from_bearer
 
 # The dependencies below that only look at the request are `async def`: FastAPI runs a plain
 # `def` dependency on its thread pool, and those hops, not the database, were most of a
@@ -71,7 +71,7 @@ SessionDep = Annotated[Session, Depends(request_session)]
 CHANNELS = ("webchat", "telegram", "email", "rest", "console", "api", "import")
 
 
-_NOT_SIGNED_IN = "Sign in or present a valid token."
+NOT_SIGNED_IN = "Sign in or present a valid token."
 # Read by table name: this module is below the staff domain, which owns the table.
 _STAFF_STANDING = text("SELECT active, role FROM staff_users WHERE id = :id")
 
@@ -87,13 +87,10 @@ async def get_caller(
     read again on every request: a deactivated account is refused at once, and a changed role
     counts from the next request, not the next sign-in.
     """
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(401, _NOT_SIGNED_IN, {"WWW-Authenticate": "Bearer"})
     try:
-        caller = caller_from_bearer(token.strip(), settings=settings)
+        caller = caller_from_authorization(authorization, settings=settings)
     except InvalidToken:
-        raise HTTPException(401, _NOT_SIGNED_IN, {"WWW-Authenticate": "Bearer"}) from None
+        raise HTTPException(401, NOT_SIGNED_IN, {"WWW-Authenticate": "Bearer"}) from None
     if caller.kind != "staff":
         return caller
     standing = await to_thread.run_sync(

@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.caller_first import CallerBeforeBody
 from api.config import get_settings
 from api.errors import DomainError
 from api.idempotency.claims import IN_PROGRESS, StoredAnswer
 from api.idempotency.middleware import FirstAnswerMiddleware
+from api.url_guard import NoControlCharactersInAddress
 
 log = logging.getLogger("memberdesk.api")
 
@@ -116,6 +118,11 @@ def create_app() -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "Something went wrong on our side."}, status_code=500)
 
+    from api.console.session import CONSOLE_DOOR
+    from api.payments.views import PAYMENT_LINK_DOOR
+
+    app.add_middleware(CallerBeforeBody, keyed_doors=[CONSOLE_DOOR, PAYMENT_LINK_DOOR])
+    app.add_middleware(NoControlCharactersInAddress)
     # Outermost, so it sees the answer every other layer produced.
     app.add_middleware(FirstAnswerMiddleware)
     return app

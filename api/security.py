@@ -92,6 +92,14 @@ def issue_staff_token(*, settings: Settings, staff_id: int, username: str, role:
     return jwt.encode(claims, settings.secret_key, algorithm=_ALGORITHM)
 
 
+def caller_from_authorization(header: str | None, *, settings: Settings) -> Caller:
+    """The caller an `Authorization: Bearer ...` header proves, or InvalidToken."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("no bearer token")
+    return caller_from_bearer(token.strip(), settings=settings)
+
+
 def caller_from_bearer(token: str, *, settings: Settings) -> Caller:
     """The caller a bearer token proves, or InvalidToken."""
     if hmac.compare_digest(token.encode(), settings.service_token.encode()):

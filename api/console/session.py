@@ -9,12 +9,15 @@ here: the console is for people signed in through it.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
+from api.caller_first import KeyedDoor
 from api.deps import SessionDep
 from api.staff import service as staff_service
 from api.staff.models import StaffSession, StaffUser
@@ -63,6 +66,16 @@ def console_user(request: Request, db: SessionDep) -> ConsoleUser:
 
 
 ConsoleUserDep = Annotated[ConsoleUser, Depends(console_user)]
+
+# Every console form but signing in is posted by a signed-in user: the session cookie is looked
+# up before the form is read (api.caller_first), as console_user would after.
+def _signed_out(db_session: Session, _found: re.Match[str], request: Request) -> Response | None:
+    if staff_service.session_for(db_session=db_session, token=request.cookies.get(COOKIE)):
+        return None
+    return JSONResponse({"detail": "Sign in first."}, status_code=403)
+
+
+CONSOLE_DOOR = KeyedDoor(pattern=re.compile(r"/console/(?!sign-in$).*"), refusal=_signed_out)
 
 
 async def checked_form(request: Request, who: ConsoleUserDep) -> ConsoleUser:

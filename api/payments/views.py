@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -16,7 +17,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy.orm import Session
 
+from api.caller_first import KeyedDoor
 from api.deps import CallerDep, ChannelDep, SessionDep, SettingsDep, StaffCaller
 from api.errors import Conflict, DomainError, InvalidValue
 from api.members.deps import OwnedMember
@@ -323,6 +326,19 @@ def payment_page(token: str, db: SessionDep, settings: SettingsDep) -> HTMLRespo
         return _page("done.html", heading="Nothing to pay",
                      lines=["Your arrears are already cleared. Thank you."])
     return _arrears_form(db=db, settings=settings, link=link, member=member)
+
+
+def _dead_link(db_session: Session, found: re.Match[str], _request: object) -> HTMLResponse | None:
+    try:
+        links.open_link(db_session=db_session, token=found["token"])
+    except (links.LinkNotFound, links.LinkUnusable) as exc:
+        return _unavailable(exc)
+    return None
+
+
+# The token in the address is the only key to the payment page: it is checked before the bank
+# details in the form are read (api.caller_first).
+PAYMENT_LINK_DOOR = KeyedDoor(pattern=re.compile(r"/pay/(?P<token>[^/]+)"), refusal=_dead_link)
 
 
 @pages_router.post("/pay/{token}", response_class=HTMLResponse)

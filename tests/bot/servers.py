@@ -45,7 +45,7 @@ class RecordsApi:
 
     def client(self) -> httpx.Client:
         """An HTTP client for asserting what the API holds: the service token, and a data-team
-        user's for members' records, which the service token never reaches."""
+        user's for members' records and cases, which the service token never reaches."""
         return httpx.Client(
             base_url=f"{self.url}/api/v1",
             headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
@@ -75,7 +75,7 @@ class RecordsApi:
 
 
 class _RecordsAsStaff(httpx.Auth):
-    """Reads a member's record as a data-team user; everything else as the service."""
+    """Reads members' records and cases as a data-team user; everything else as the service."""
 
     def __init__(self, api: RecordsApi) -> None:
         self._api = api
@@ -83,7 +83,10 @@ class _RecordsAsStaff(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
         as_service = request.headers.get("Authorization") == f"Bearer {SERVICE_TOKEN}"
-        if as_service and request.url.path.startswith("/api/v1/members/"):
+        path = request.url.path
+        staff_only = path.startswith("/api/v1/members/") or (
+            request.method == "GET" and path.startswith("/api/v1/cases"))
+        if as_service and staff_only:
             if self._token is None:
                 with self._api.staff_client() as staff:
                     self._token = str(staff.headers["Authorization"])
