@@ -194,3 +194,19 @@ def test_a_member_who_does_not_know_their_old_postcode_is_offered_a_person(
     assert "check who you are another way" in reply, chat
     assert "reference" in reply.lower(), chat  # the case a person picks up
     assert "doesn't look like a UK postcode" not in reply, chat
+
+
+def test_a_new_title_and_surname_said_as_the_request_are_both_sent_for_review(
+    stack: Assistant,
+) -> None:
+    chat = Conversation(stack)
+    chat.say("please update my name, I'm now Ms Doyle")
+
+    done = chat.verify("1000028")
+
+    assert "checked by our records team" in done, chat
+    assert "which detail" not in done.lower() and "what should it say" not in done.lower(), chat
+    latest = _latest_change(stack, "1000028")
+    assert (latest["field"], latest["status"]) == ("personal_details", "pending_review"), chat
+    assert latest["new_value"] == {"title": "Ms", "last_name": "Doyle"}, chat
+

@@ -301,3 +301,39 @@ def test_the_reason_said_with_a_resignation_is_kept(said: str, reason: str | Non
     from actions.membership import reason_in_request
 
     assert reason_in_request(said) == reason
+
+
+@pytest.mark.parametrize(
+    ("said", "named"),
+    [
+        ("I'm now Mrs Gallagher", "Mrs Gallagher"),
+        ("got married last month so im mrs o'neill now", "Mrs o'neill"),
+        ("it's Dr Sarah Ahmed now, please update it", "Dr Sarah Ahmed"),
+        ("I am now Ms. Okafor-Reid since the divorce", "Ms Okafor-Reid"),
+        # A title with no name after it, or a name with no title, is not both at once.
+        ("I'm now a Dr", None),
+        ("I'm Gallagher now", None),
+        ("my surname is wrong", None),
+    ],
+)
+def test_a_title_and_a_name_said_together_are_read_as_one_new_name(
+    said: str, named: str | None
+) -> None:
+    assert parsing.stated_title_and_name(said) == named
+
+
+@pytest.mark.parametrize(
+    ("name", "split"),
+    [
+        ("Mrs Gallagher", ("Mrs", "Gallagher")),
+        ("dr. Sarah Ahmed", ("Dr", "Sarah Ahmed")),
+        ("Gallagher", (None, "Gallagher")),
+        # "Mrs" alone is a title, not a title and a name.
+        ("Mrs", (None, "Mrs")),
+    ],
+)
+def test_a_title_is_split_off_the_front_of_a_name(
+    name: str, split: tuple[str | None, str]
+) -> None:
+    assert parsing.split_title(name) == split
+

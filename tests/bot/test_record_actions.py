@@ -295,3 +295,37 @@ def test_a_reply_is_never_stored_as_a_name(actions_env: RecordsApi, reply: str) 
 
     assert slots_set(events)["new_detail_value"] is None
     assert "name as it should appear" in texts(messages)
+
+
+def test_a_title_and_surname_said_as_the_request_are_both_sent_for_review(
+    actions_env: RecordsApi,
+) -> None:
+    request = _said("got married, it's Mrs Gallagher now", "change_personal_details")
+    starting = tracker(slots=verified_slots(actions_env, "1000004"), intent="inform",
+                       text="BS1 5TR", events=[request, *IDENTITY_ANSWERS])
+
+    events, messages = run(ValidatePersonalDetailsForm(), starting)
+    filled = slots_set(events)
+    assert (filled["detail_kind"], filled["new_detail_value"]) == ("name", "Mrs Gallagher")
+    assert messages == []
+
+    run(SubmitPersonalDetails(), tracker(slots={**verified_slots(actions_env, "1000004"),
+                                                **filled}, intent="inform"))
+
+    with actions_env.client() as client:
+        latest = client.get("/members/1000004/history").json()[0]
+    assert latest["field"] == "personal_details" and latest["status"] == "pending_review"
+    assert latest["new_value"] == {"title": "Mrs", "last_name": "Gallagher"}
+
+
+def test_a_title_with_a_surname_given_for_the_title_keeps_both(actions_env: RecordsApi) -> None:
+    typed = tracker(slots={"requested_slot": "new_detail_value", "detail_kind": "title"},
+                    extracted={"new_detail_value": "Ms Okafor"}, intent="inform",
+                    text="Ms Okafor", active_loop="personal_details_form")
+
+    events, _ = run(ValidatePersonalDetailsForm(), typed)
+
+    filled = slots_set(events)
+    assert (filled["detail_kind"], filled["new_detail_value"]) == ("name", "Ms Okafor")
+
+
