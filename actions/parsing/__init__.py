@@ -20,6 +20,7 @@ from actions.parsing.details import (
     stated_detail,
     stated_title_and_name,
 )
+from actions.parsing.employment import employer_and_workplace, stated_employer
 from actions.parsing.identity import Factors, identity_factors, without_identity
 from actions.parsing.numbers import amount, membership_number
 from actions.parsing.places import normalise_postcode, postcode
@@ -32,6 +33,7 @@ __all__ = [
     "date_of_birth",
     "detail_kind",
     "email",
+    "employer_and_workplace",
     "identity_factors",
     "is_address_line",
     "is_conversation_reply",
@@ -46,6 +48,7 @@ __all__ = [
     "read_address",
     "split_title",
     "stated_detail",
+    "stated_employer",
     "stated_title_and_name",
     "tidy_text",
     "without_identity",

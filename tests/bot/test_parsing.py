@@ -337,3 +337,41 @@ def test_a_title_is_split_off_the_front_of_a_name(
 ) -> None:
     assert parsing.split_title(name) == split
 
+
+@pytest.mark.parametrize(
+    ("said", "employer"),
+    [
+        ("ive started working for bristol city council", "bristol city council"),
+        ("got a new job with Leeds City Council as a librarian", "Leeds City Council"),
+        ("I now work for North Bristol NHS Trust at Southmead Hospital.",
+         "North Bristol NHS Trust at Southmead Hospital"),
+        ("my employer is now Kent County Council, thanks", "Kent County Council"),
+        ("i joined the University of Leeds last week", "the University of Leeds"),
+        # Said to be new, but not named: the form asks.
+        ("i moved to a new employer", None),
+        ("I have changed employer", None),
+        ("working for myself now", None),
+        ("started a new job", None),
+    ],
+)
+def test_the_employer_named_in_a_request_is_read_up_to_what_is_said_after_it(
+    said: str, employer: str | None
+) -> None:
+    assert parsing.stated_employer(said) == employer
+
+
+@pytest.mark.parametrize(
+    ("answer", "splits"),
+    [
+        ("Bristol City Council at Bristol Civic Centre",
+         [("Bristol City Council", "Bristol Civic Centre")]),
+        ("bristol city council, at the central library",
+         [("bristol city council", "central library")]),
+        ("Leeds City Council - Highways Depot", [("Leeds City Council", "Highways Depot")]),
+        ("Leeds Teaching Hospitals NHS Trust", []),
+    ],
+)
+def test_an_answer_may_be_an_employer_then_a_workplace(
+    answer: str, splits: list[tuple[str, str]]
+) -> None:
+    assert parsing.employer_and_workplace(answer) == splits
