@@ -258,3 +258,20 @@ def test_an_employer_and_workplace_in_one_answer_are_not_asked_for_again(
     assert (latest["new_value"]["employer"], latest["new_value"]["workplace"]) == (
         "Sheffield City Council", workplace), chat
 
+
+def test_can_i_vote_and_a_missing_paper_in_one_message_get_both_answers(
+    stack: Assistant,
+) -> None:
+    # Priya is in the open NHS ballot's constituency.
+    chat = Conversation(stack)
+    chat.say("am i allowed to vote in the strike ballot? my voting paper hasnt turned up")
+
+    answered = chat.verify("1000001")
+
+    assert "yes, you can vote" in answered and "scrutineer" in answered, chat
+    with stack.api.client() as client:
+        ballots = client.get("/members/1000001/ballots").json()
+    open_code = next(b["ballot_code"] for b in ballots if b["state"] == "open")
+    with stack.api.staff_client() as staff:
+        asked = staff.get(f"/ballots/{open_code}/replacement-requests").json()
+    assert any(r["membership_number"] == "1000001" for r in asked), chat
