@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import NotVerified
 from actions.pending import ensure_replaying
+from actions.second_request import further_requests, needs_the_check, start_the_check
 from bot.records import RecordsApiRefused, RecordsApiUnavailable
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,13 @@ class MemberAction(Action, metaclass=ABCMeta):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         ensure_replaying()
+        events = await self.guarded(dispatcher, tracker, domain)
+        return [*events, *await self._carry_on(dispatcher, tracker, domain, events)]
+
+    async def guarded(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """`act` inside the error boundary: any failure becomes an honest message."""
         try:
             return await self.act(dispatcher, tracker, domain)
         except RecordsApiUnavailable as exc:
@@ -80,11 +88,45 @@ class MemberAction(Action, metaclass=ABCMeta):
             dispatcher.utter_message(text=SOMETHING_WRONG)
             return []
 
+    async def _carry_on(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+        events: list[EventType],
+    ) -> list[EventType]:
+        """Further requests the member made in the same message, once this one is finished
+        (actions.second_request): each one's action run now, or the identity check started
+        for one that needs it."""
+        carried: list[EventType] = []
+        for goal in further_requests(self.name(), tracker, events):
+            if needs_the_check(goal, tracker):
+                return [*carried, *start_the_check(goal, dispatcher)]
+            # Each in its own error boundary, so a failure there leaves what was done whole;
+            # what it carries on with in turn is not looked for (no request asked for it).
+            if action := _member_action(goal.action):
+                carried += await action.guarded(dispatcher, tracker, domain)
+        return carried
+
     async def when_api_down(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         """What to keep when the API is unreachable; by default nothing needs keeping."""
         return []
+
+
+def _member_action(name: str) -> MemberAction | None:
+    """The action server's action called `name`, to run inside another action."""
+    classes = list(MemberAction.__subclasses__())
+    while classes:
+        cls = classes.pop()
+        classes += cls.__subclasses__()
+        if cls.__abstractmethods__:
+            continue
+        action = cls()
+        if action.name() == name:
+            return action
+    return None
 
 
 class MemberForm(FormValidationAction, metaclass=ABCMeta):

@@ -24,6 +24,11 @@ class Goal:
     # When `action` reads the values back and asks "shall I go ahead?", the action that runs
     # on a plain "yes"; every other answer goes to ANSWER_PENDING_CHANGE (actions/confirming.py).
     on_affirm: str | None = None
+    # May be carried on, without a yes, when NLU ranks it second in a message that asked for
+    # another goal first (actions.second_request): it only answers, or asks for something
+    # nobody would regret (a replacement ballot paper, a link to pay on). A ranking is a guess,
+    # so a goal that changes the record, or has a form to fill, never starts from one.
+    may_carry_on: bool = False
 
 
 GOALS: tuple[Goal, ...] = (
@@ -47,12 +52,12 @@ GOALS: tuple[Goal, ...] = (
     ),
     Goal("change_personal_details", "personal_details_form", "action_submit_personal_details"),
     Goal("change_circumstances", "circumstances_form", "action_submit_circumstances"),
-    Goal("check_subscription", None, "action_check_subscription"),
-    Goal("payment_failed", None, "action_payment_failed"),
+    Goal("check_subscription", None, "action_check_subscription", may_carry_on=True),
+    Goal("payment_failed", None, "action_payment_failed", may_carry_on=True),
     Goal("change_payment_method", "payment_method_form", "action_submit_payment_method"),
     Goal("request_refund", "refund_form", "action_submit_refund"),
     Goal("payment_not_recognised", "charge_form", "action_explain_charge"),
-    Goal("make_payment", None, "action_make_payment"),
+    Goal("make_payment", None, "action_make_payment", may_carry_on=True),
     Goal("renew_membership", None, "action_renew_membership"),
     Goal("rejoin_membership", None, "action_rejoin_membership"),
     Goal(
@@ -61,14 +66,16 @@ GOALS: tuple[Goal, ...] = (
         "action_confirm_cancel",
         on_affirm="action_submit_cancel",
     ),
-    Goal("membership_status", None, "action_membership_status"),
-    Goal("ballot_eligibility", None, "action_ballot_eligibility"),
-    Goal("ballot_paper_missing", None, "action_ballot_paper_missing"),
+    Goal("membership_status", None, "action_membership_status", may_carry_on=True),
+    Goal("ballot_eligibility", None, "action_ballot_eligibility", may_carry_on=True),
+    Goal("ballot_paper_missing", None, "action_ballot_paper_missing", may_carry_on=True),
     Goal("data_protection_request", "data_protection_form", "action_submit_data_protection"),
     Goal("complaint", "complaint_form", "action_submit_complaint", needs_identity=False),
     Goal("join_membership", None, "action_join_membership", needs_identity=False),
-    Goal("ballot_info", None, "action_ballot_info", needs_identity=False),
-    Goal("industrial_action_info", None, "action_industrial_action_info", needs_identity=False),
+    Goal("ballot_info", None, "action_ballot_info", needs_identity=False,
+         may_carry_on=True),
+    Goal("industrial_action_info", None, "action_industrial_action_info", needs_identity=False,
+         may_carry_on=True),
 )
 
 # Reads every answer to "shall I go ahead?" but a plain yes, while `pending_change` is set.

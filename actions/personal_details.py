@@ -22,7 +22,7 @@ from actions.opening import opening_message
 
 FORM_SLOTS = ("detail_kind", "new_detail_value")
 DETAIL_KINDS = ("name", "title", "date_of_birth")
-TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Rev", "Sir", "Dame", "Lord", "Lady")
+TITLES = parsing.TITLES
 
 
 class ValidatePersonalDetailsForm(MemberForm):
@@ -38,6 +38,9 @@ class ValidatePersonalDetailsForm(MemberForm):
             return {}
         if stated := parsing.stated_detail(said):
             return {"detail_kind": stated[0], "new_detail_value": stated[1]}
+        # "I'm now Mrs Gallagher": a name with its title (split apart when it is sent).
+        if named := parsing.stated_title_and_name(said):
+            return {"detail_kind": "name", "new_detail_value": named}
         kind = parsing.detail_kind(said)
         return {"detail_kind": kind} if kind else {}
 
@@ -68,6 +71,10 @@ class ValidatePersonalDetailsForm(MemberForm):
             return self.valid(new_detail_value=born.isoformat())
         if kind == "title":
             title = next((t for t in TITLES if t.lower() == text.strip(". ").lower()), None)
+            with_title, name = parsing.split_title(text)
+            if not title and with_title and self._is_name(name):
+                # "Mrs Gallagher" for the title: the surname changes with it, so both are kept.
+                return self.valid(detail_kind="name", new_detail_value=text)
             if not title:
                 return self.invalid(
                     dispatcher,
@@ -76,14 +83,7 @@ class ValidatePersonalDetailsForm(MemberForm):
                     f"Which title? For example {', '.join(TITLES[:6])}.",
                 )
             return self.valid(new_detail_value=title)
-        words = text.split()
-        # "yes" or "name" answers the question "what should it say?" with no name in it.
-        if (
-            not 1 <= len(words) <= 5
-            or not all(w.replace("-", "").replace("'", "").isalpha() for w in words)
-            or parsing.is_conversation_reply(text)
-            or parsing.detail_kind(text)
-        ):
+        if not self._is_name(text):
             return self.invalid(
                 dispatcher,
                 tracker,
@@ -92,6 +92,28 @@ class ValidatePersonalDetailsForm(MemberForm):
                 "'Priya Shah' or just the new surname.",
             )
         return self.valid(new_detail_value=text)
+
+    @staticmethod
+    def _is_name(text: str) -> bool:
+        """A name as it should appear; "yes" or "name" answers "what should it say?" with none."""
+        words = text.split()
+        return (
+            1 <= len(words) <= 5
+            and all(w.replace("-", "").replace("'", "").replace(".", "").isalpha() for w in words)
+            and not parsing.is_conversation_reply(text)
+            and not parsing.detail_kind(text)
+        )
+
+
+def name_change(name: str) -> dict[str, str]:
+    """The fields a new name changes: "Mrs Gallagher" is a title and a surname, "Priya Shah" a
+    first name and a surname, "Gallagher" the surname alone."""
+    title, rest = parsing.split_title(name)
+    words = rest.split()
+    body = {"title": title} if title else {}
+    if len(words) == 1:
+        return {**body, "last_name": words[0]}
+    return {**body, "first_name": " ".join(words[:-1]), "last_name": words[-1]}
 
 
 class SubmitPersonalDetails(MemberAction):
@@ -112,12 +134,7 @@ class SubmitPersonalDetails(MemberAction):
         elif kind == "title":
             body = {"title": value}
         else:
-            words = str(value).split()
-            body = (
-                {"last_name": words[-1]}
-                if len(words) == 1
-                else {"first_name": " ".join(words[:-1]), "last_name": words[-1]}
-            )
+            body = name_change(str(value))
         outcome = await apply_change(
             dispatcher,
             tracker,

@@ -243,6 +243,15 @@ class ValidateEmploymentForm(MemberForm):
     def name(self) -> str:
         return "validate_employment_form"
 
+    async def extract_new_employer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # "I've started working for Bristol City Council": checked against the register like
+        # an answer, so it is taken, or offered back, rather than asked for again.
+        said = opening_message(tracker, "employment_form", EMPLOYMENT_SLOTS)
+        named = parsing.stated_employer(said) if said else None
+        return {"new_employer": named} if named else {}
+
     async def _register_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, slot: str
     ) -> dict[str, Any]:
@@ -267,9 +276,45 @@ class ValidateEmploymentForm(MemberForm):
         query = {"employer": typed} if kind == "employer" else {
             "employer": employer, "workplace": typed}
         match = await member_api(tracker).get("/employers/match", **query)
+        if kind == "employer" and match["status"] != "exact":
+            if both := await self._employer_and_workplace(typed, dispatcher, tracker):
+                return both
+            if match["status"] == "none" and not tracker.get_slot("requested_slot"):
+                # Named in the request, not asked for ("working for an agency"): words the
+                # register does not know are asked for, never recorded as a new employer.
+                return {slot: None}
+        name = self._taken_or_offered(match, kind, typed, employer, dispatcher)
+        return self.valid(**{slot: name}) if name else {slot: None}
+
+    async def _employer_and_workplace(
+        self, typed: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any] | None:
+        """ "Bristol City Council, at the Civic Centre": both answers at once, when what comes
+        before the workplace is, as written, an employer the register holds."""
+        api = member_api(tracker)
+        for employer, workplace in parsing.employer_and_workplace(typed):
+            found = await api.get("/employers/match", employer=employer)
+            if found["status"] != "exact":
+                continue
+            at = await api.get("/employers/match", employer=found["employer"], workplace=workplace)
+            place = self._taken_or_offered(at, "workplace", workplace, found["employer"],
+                                           dispatcher)
+            # An offered workplace is answered next, as if the form had asked for it.
+            return self.valid(new_employer=found["employer"], new_workplace=place)
+        return None
+
+    @staticmethod
+    def _taken_or_offered(
+        match: dict[str, Any],
+        kind: str,
+        typed: str,
+        employer: str | None,
+        dispatcher: CollectingDispatcher,
+    ) -> str | None:
+        """The register's name as written; None after offering close ones; else `typed`, new."""
         exact = match.get(kind) if match["status"] == "exact" else None
         if exact:
-            return self.valid(**{slot: exact})
+            return str(exact)
         candidates = names_of(
             [c for c in match.get("choices") or []
              if kind == "employer" or c.get("employer") == employer], kind)
@@ -279,13 +324,13 @@ class ValidateEmploymentForm(MemberForm):
             asked = (f"Did you mean {candidates[0]}?" if len(candidates) == 1
                      else "Did you mean one of these?")
             dispatcher.utter_message(text=asked, buttons=offer_buttons(candidates, typed))
-            return {slot: None}
+            return None
         # Not in the register at all: recorded as new, held for review (never refused).
         dispatcher.utter_message(
             text=f"{typed} isn't on our list yet, so I'll record it as new; our data team will "
             "check it before it counts for any ballot."
         )
-        return self.valid(**{slot: typed})
+        return typed
 
     async def validate_new_employer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

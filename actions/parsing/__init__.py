@@ -13,18 +13,27 @@ from actions.parsing.addresses import AddressParts, is_address_line, is_town, re
 from actions.parsing.answers import is_conversation_reply, mentions_a_request, tidy_text
 from actions.parsing.contacts import email, phone, phone_for_display
 from actions.parsing.dates import date_of_birth, parse_date
-from actions.parsing.details import detail_kind, stated_detail
+from actions.parsing.details import (
+    TITLES,
+    detail_kind,
+    split_title,
+    stated_detail,
+    stated_title_and_name,
+)
+from actions.parsing.employment import employer_and_workplace, stated_employer
 from actions.parsing.identity import Factors, identity_factors, without_identity
 from actions.parsing.numbers import amount, membership_number
 from actions.parsing.places import normalise_postcode, postcode
 
 __all__ = [
+    "TITLES",
     "AddressParts",
     "Factors",
     "amount",
     "date_of_birth",
     "detail_kind",
     "email",
+    "employer_and_workplace",
     "identity_factors",
     "is_address_line",
     "is_conversation_reply",
@@ -37,7 +46,10 @@ __all__ = [
     "phone_for_display",
     "postcode",
     "read_address",
+    "split_title",
     "stated_detail",
+    "stated_employer",
+    "stated_title_and_name",
     "tidy_text",
     "without_identity",
 ]

@@ -3,6 +3,8 @@
 "I got married and my surname is now Clarke" carries the value; "my surname has changed" does
 not, and neither does "my surname is wrong". Only a value after words that give one ("is now",
 "changed to", "should be") is taken, so a complaint about the record is never stored as a name.
+"I'm now Mrs Gallagher" names no detail, but a title followed by a name after "I'm (now)" gives
+both at once: the title and the name are then one change, read back with the title split off.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ _GIVING = (
     r"back\s+to|to|should\s+(?:be|say|read)"
     r"|is\s+actually|is\s+spelt|is\s+spelled|became|becomes|will\s+be)"
 )
+TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Rev", "Sir", "Dame", "Lord", "Lady")
 _WORDS = "|".join(re.escape(w) for w in sorted(DETAIL_WORDS, key=len, reverse=True))
 _STATED = re.compile(rf"\b(?P<kind>{_WORDS})\b\s+{_GIVING}\s+(?P<value>.+)$", re.IGNORECASE)
 _NOT_A_VALUE = re.compile(
@@ -57,3 +60,46 @@ def stated_detail(text: str) -> tuple[str, str] | None:
     if not value or _NOT_A_VALUE.match(value):
         return None
     return DETAIL_WORDS[m["kind"].lower()], value
+
+
+_TITLE = "|".join(TITLES)
+# "I'm now Mrs Gallagher", "it's Dr Sarah Ahmed now", "call me Ms Okafor from now on": a title
+# and the name after it, said as who the member now is.
+_NOW_CALLED = re.compile(
+    r"\b(?:i'?m|i am|im|it'?s|it is|call me|i'?ll be|i will be|i'?ve become|i became|"
+    r"(?:i'?m|i am|im) (?:now )?called|known as|now)\s+(?:now\s+)?"
+    rf"(?P<title>{_TITLE})\.?\s+(?P<name>[a-z][a-z'-]*(?:\s+[a-z][a-z'-]*){{0,3}})",
+    re.IGNORECASE,
+)
+# Words that end the name: "Mrs Gallagher now", "Mr Jones since I got married".
+_AFTER_THE_NAME = frozenset({
+    "now", "please", "pls", "thanks", "thank", "cheers", "since", "after", "from", "as", "and",
+    "because", "cos", "coz", "so", "but", "not", "instead", "i", "im", "i'm", "we", "my", "on",
+    "following", "by", "the", "if", "when", "then", "again",
+})
+
+
+def split_title(name: str) -> tuple[str | None, str]:
+    """("Mrs", "Gallagher") from "mrs. Gallagher": a leading title, written as we keep it."""
+    words = (name or "").split()
+    if len(words) >= 2:
+        title = next((t for t in TITLES if t.lower() == words[0].strip(".").lower()), None)
+        if title:
+            return title, " ".join(words[1:])
+    return None, " ".join(words)
+
+
+def stated_title_and_name(text: str) -> str | None:
+    """"Mrs Gallagher" from "I'm now Mrs Gallagher": who the member says they now are."""
+    m = _NOW_CALLED.search(" ".join((text or "").split()))
+    if not m:
+        return None
+    name: list[str] = []
+    for word in m["name"].split():
+        if word.lower() in _AFTER_THE_NAME:
+            break
+        name.append(word)
+    if not name:
+        return None
+    title = next(t for t in TITLES if t.lower() == m["title"].lower())
+    return " ".join([title, *name])

@@ -22,8 +22,16 @@ An entry:
 
 {number}, {born} (dd/mm/yyyy), {born_words} ("5 May 1995"), {postcode}, {postcode_lower},
 {first_name}, {last_name} and {email} are the member's own. A run writes what each
-conversation achieved and how many turns it took to test-artifacts/corpus.json;
-`bench/corpus_report.py` turns that into the task-completion table in docs/benchmarks.md.
+conversation achieved, how many turns it took and how many values its flow needs (below) to
+test-artifacts/corpus.json; `bench/corpus_report.py` turns that into the task-completion table
+in docs/benchmarks.md.
+
+The values a flow needs are everything its goal (actions/goals.py) has to be given by the
+member: the identity check's answers when the goal needs the check, one answer per slot of
+its form (bot/domain/forms.yml; a question that may be skipped still takes an answer), and the
+yes to the read-back when the goal asks for one (`on_affirm`). A conversation that gives each
+value in its own message, after the message that asks for the goal, takes that many turns plus
+one; one that takes more had to say something twice, or was asked something it had said.
 """
 
 from __future__ import annotations
@@ -39,10 +47,12 @@ from typing import Any
 import pytest
 import yaml
 
+from actions.goals import GOALS_BY_INTENT
 from tests.bot.servers import Assistant, RecordsApi
 from tests.bot.test_conversations import Conversation
 
 CONVERSATIONS = Path(__file__).parent / "conversations"
+FORMS = Path(__file__).resolve().parents[2] / "bot" / "domain" / "forms.yml"
 RESULTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "corpus.json"
 # Demo members the rest of the bot tests use are the first sixty; the corpus takes its own.
 FIRST_CORPUS_MEMBER = "1000061"
@@ -72,6 +82,31 @@ PROFILES = {
         "AND b.method = 'postal' AND m.joined_on <= b.register_date)"
     ),
 }
+
+
+# The goal (actions/goals.py) each file of conversations is about.
+FLOW_GOALS = {
+    "address": "change_address",
+    "arrears": "make_payment",
+    "ballot_paper": "ballot_paper_missing",
+    "circumstances": "change_circumstances",
+    "contact": "change_contact_details",
+    "employment": "change_employment",
+    "name": "change_personal_details",
+    "payment_method": "change_payment_method",
+    "refund": "request_refund",
+    "resign": "cancel_membership",
+}
+
+
+def values_needed(flow: str) -> int:
+    """How many values the member has to give for `flow`'s goal (see the module docstring)."""
+    goal = GOALS_BY_INTENT[FLOW_GOALS[flow]]
+    forms = yaml.safe_load(FORMS.read_text(encoding="utf-8"))["forms"]
+    needed = len(forms["identity_form"]["required_slots"]) if goal.needs_identity else 0
+    if goal.form:
+        needed += len(forms[goal.form]["required_slots"])
+    return needed + (1 if goal.on_affirm else 0)
 
 
 @dataclass
@@ -204,7 +239,7 @@ def test_a_member_gets_what_they_asked_for(
     before = stack.api.member(number)
     chat = Conversation(stack)
     outcome = {"flow": entry.flow, "name": entry.name, "turns": len(entry.turns),
-               "completed": False,
+               "values": values_needed(entry.flow), "completed": False,
                "known_gap": entry.known_gap}
     results.append(outcome)
     for turn in entry.turns:
@@ -225,3 +260,13 @@ def test_the_corpus_covers_every_flow_with_enough_conversations() -> None:
     assert len(ENTRIES) >= 150
     names = [(entry.flow, entry.name) for entry in ENTRIES]
     assert len(names) == len(set(names)), "two conversations share a name"
+    assert set(FLOW_GOALS) == flows, "a flow without its goal in FLOW_GOALS"
+
+
+def test_the_values_a_flow_needs_are_counted_from_its_goal() -> None:
+    # Identity check, the three lines of the address, the yes to the read-back.
+    assert values_needed("address") == 3 + 3 + 1
+    # Identity check only: the action does the rest.
+    assert values_needed("ballot_paper") == 3
+    # Identity check, which detail and its new value; no read-back.
+    assert values_needed("name") == 3 + 2

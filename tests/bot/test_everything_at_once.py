@@ -194,3 +194,84 @@ def test_a_member_who_does_not_know_their_old_postcode_is_offered_a_person(
     assert "check who you are another way" in reply, chat
     assert "reference" in reply.lower(), chat  # the case a person picks up
     assert "doesn't look like a UK postcode" not in reply, chat
+
+
+def test_a_new_title_and_surname_said_as_the_request_are_both_sent_for_review(
+    stack: Assistant,
+) -> None:
+    chat = Conversation(stack)
+    chat.say("please update my name, I'm now Ms Doyle")
+
+    done = chat.verify("1000028")
+
+    assert "checked by our records team" in done, chat
+    assert "which detail" not in done.lower() and "what should it say" not in done.lower(), chat
+    latest = _latest_change(stack, "1000028")
+    assert (latest["field"], latest["status"]) == ("personal_details", "pending_review"), chat
+    assert latest["new_value"] == {"title": "Ms", "last_name": "Doyle"}, chat
+
+
+def _a_workplace_of(stack: Assistant, employer: str) -> str:
+    with stack.api.client() as client:
+        register = client.get("/employers").json()
+    return str(next(e for e in register if e["name"] == employer)["workplaces"][0])
+
+
+def test_the_employer_said_with_the_details_is_taken_and_the_workplace_asked_next(
+    stack: Assistant,
+) -> None:
+    born, postcode = _factors(stack, "1000029")
+    workplace = _a_workplace_of(stack, "Leeds City Council")
+    chat = Conversation(stack)
+
+    asked = chat.say(f"1000029 dob {born} pc {postcode.lower()}. got a new job with leeds "
+                     "city council")
+
+    assert "Which workplace" in asked and "Who is your new employer" not in asked, chat
+    chat.say(workplace)
+    chat.say("skip")
+    read_back = chat.say("skip")
+    assert "Leeds City Council" in read_back, chat
+    chat.say("yes")
+    latest = _latest_change(stack, "1000029")
+    assert latest["field"] == "employment", chat
+    assert (latest["new_value"]["employer"], latest["new_value"]["workplace"]) == (
+        "Leeds City Council", workplace), chat
+
+
+def test_an_employer_and_workplace_in_one_answer_are_not_asked_for_again(
+    stack: Assistant,
+) -> None:
+    workplace = _a_workplace_of(stack, "Sheffield City Council")
+    chat = Conversation(stack)
+    chat.say("I've changed jobs")
+    chat.verify("1000045")
+
+    asked = chat.say(f"sheffield city council - {workplace.lower()}")
+
+    assert "job title" in asked.lower(), chat
+    assert "Did you mean" not in asked and "Which workplace" not in asked, chat
+    chat.say("Librarian")
+    chat.say("skip")
+    chat.say("yes")
+    latest = _latest_change(stack, "1000045")
+    assert (latest["new_value"]["employer"], latest["new_value"]["workplace"]) == (
+        "Sheffield City Council", workplace), chat
+
+
+def test_can_i_vote_and_a_missing_paper_in_one_message_get_both_answers(
+    stack: Assistant,
+) -> None:
+    # Priya is in the open NHS ballot's constituency.
+    chat = Conversation(stack)
+    chat.say("am i allowed to vote in the strike ballot? my voting paper hasnt turned up")
+
+    answered = chat.verify("1000001")
+
+    assert "yes, you can vote" in answered and "scrutineer" in answered, chat
+    with stack.api.client() as client:
+        ballots = client.get("/members/1000001/ballots").json()
+    open_code = next(b["ballot_code"] for b in ballots if b["state"] == "open")
+    with stack.api.staff_client() as staff:
+        asked = staff.get(f"/ballots/{open_code}/replacement-requests").json()
+    assert any(r["membership_number"] == "1000001" for r in asked), chat

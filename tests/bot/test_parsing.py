@@ -301,3 +301,77 @@ def test_the_reason_said_with_a_resignation_is_kept(said: str, reason: str | Non
     from actions.membership import reason_in_request
 
     assert reason_in_request(said) == reason
+
+
+@pytest.mark.parametrize(
+    ("said", "named"),
+    [
+        ("I'm now Mrs Gallagher", "Mrs Gallagher"),
+        ("got married last month so im mrs o'neill now", "Mrs o'neill"),
+        ("it's Dr Sarah Ahmed now, please update it", "Dr Sarah Ahmed"),
+        ("I am now Ms. Okafor-Reid since the divorce", "Ms Okafor-Reid"),
+        # A title with no name after it, or a name with no title, is not both at once.
+        ("I'm now a Dr", None),
+        ("I'm Gallagher now", None),
+        ("my surname is wrong", None),
+    ],
+)
+def test_a_title_and_a_name_said_together_are_read_as_one_new_name(
+    said: str, named: str | None
+) -> None:
+    assert parsing.stated_title_and_name(said) == named
+
+
+@pytest.mark.parametrize(
+    ("name", "split"),
+    [
+        ("Mrs Gallagher", ("Mrs", "Gallagher")),
+        ("dr. Sarah Ahmed", ("Dr", "Sarah Ahmed")),
+        ("Gallagher", (None, "Gallagher")),
+        # "Mrs" alone is a title, not a title and a name.
+        ("Mrs", (None, "Mrs")),
+    ],
+)
+def test_a_title_is_split_off_the_front_of_a_name(
+    name: str, split: tuple[str | None, str]
+) -> None:
+    assert parsing.split_title(name) == split
+
+
+@pytest.mark.parametrize(
+    ("said", "employer"),
+    [
+        ("ive started working for bristol city council", "bristol city council"),
+        ("got a new job with Leeds City Council as a librarian", "Leeds City Council"),
+        ("I now work for North Bristol NHS Trust at Southmead Hospital.",
+         "North Bristol NHS Trust at Southmead Hospital"),
+        ("my employer is now Kent County Council, thanks", "Kent County Council"),
+        ("i joined the University of Leeds last week", "the University of Leeds"),
+        # Said to be new, but not named: the form asks.
+        ("i moved to a new employer", None),
+        ("I have changed employer", None),
+        ("working for myself now", None),
+        ("started a new job", None),
+    ],
+)
+def test_the_employer_named_in_a_request_is_read_up_to_what_is_said_after_it(
+    said: str, employer: str | None
+) -> None:
+    assert parsing.stated_employer(said) == employer
+
+
+@pytest.mark.parametrize(
+    ("answer", "splits"),
+    [
+        ("Bristol City Council at Bristol Civic Centre",
+         [("Bristol City Council", "Bristol Civic Centre")]),
+        ("bristol city council, at the central library",
+         [("bristol city council", "central library")]),
+        ("Leeds City Council - Highways Depot", [("Leeds City Council", "Highways Depot")]),
+        ("Leeds Teaching Hospitals NHS Trust", []),
+    ],
+)
+def test_an_answer_may_be_an_employer_then_a_workplace(
+    answer: str, splits: list[tuple[str, str]]
+) -> None:
+    assert parsing.employer_and_workplace(answer) == splits

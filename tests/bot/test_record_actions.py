@@ -295,3 +295,102 @@ def test_a_reply_is_never_stored_as_a_name(actions_env: RecordsApi, reply: str) 
 
     assert slots_set(events)["new_detail_value"] is None
     assert "name as it should appear" in texts(messages)
+
+
+def test_a_title_and_surname_said_as_the_request_are_both_sent_for_review(
+    actions_env: RecordsApi,
+) -> None:
+    request = _said("got married, it's Mrs Gallagher now", "change_personal_details")
+    starting = tracker(slots=verified_slots(actions_env, "1000004"), intent="inform",
+                       text="BS1 5TR", events=[request, *IDENTITY_ANSWERS])
+
+    events, messages = run(ValidatePersonalDetailsForm(), starting)
+    filled = slots_set(events)
+    assert (filled["detail_kind"], filled["new_detail_value"]) == ("name", "Mrs Gallagher")
+    assert messages == []
+
+    run(SubmitPersonalDetails(), tracker(slots={**verified_slots(actions_env, "1000004"),
+                                                **filled}, intent="inform"))
+
+    with actions_env.client() as client:
+        latest = client.get("/members/1000004/history").json()[0]
+    assert latest["field"] == "personal_details" and latest["status"] == "pending_review"
+    assert latest["new_value"] == {"title": "Mrs", "last_name": "Gallagher"}
+
+
+def test_a_title_with_a_surname_given_for_the_title_keeps_both(actions_env: RecordsApi) -> None:
+    typed = tracker(slots={"requested_slot": "new_detail_value", "detail_kind": "title"},
+                    extracted={"new_detail_value": "Ms Okafor"}, intent="inform",
+                    text="Ms Okafor", active_loop="personal_details_form")
+
+    events, _ = run(ValidatePersonalDetailsForm(), typed)
+
+    filled = slots_set(events)
+    assert (filled["detail_kind"], filled["new_detail_value"]) == ("name", "Ms Okafor")
+
+
+
+def _employment_starting(api: RecordsApi, request: str) -> object:
+    """The employment form starting after the identity check that followed `request`."""
+    return tracker(slots=verified_slots(api, "1000004"), intent="inform", text="BS1 5TR",
+                   events=[_said(request, "change_employment"), *IDENTITY_ANSWERS])
+
+
+@pytest.mark.parametrize(
+    ("request_text", "employer"),
+    [
+        ("hi, I've got a new job with leeds city council as a social worker",
+         "Leeds City Council"),
+        ("my employer is now Kent County Council", "Kent County Council"),
+        # Not a name the register knows: asked for, never recorded as new from the request.
+        ("started working for an agency", None),
+        ("i now work for Zephyr Temping Solutions", None),
+    ],
+)
+def test_the_employer_named_in_the_request_is_taken_when_the_register_has_it(
+    actions_env: RecordsApi, request_text: str, employer: str | None
+) -> None:
+    events, messages = run(ValidateEmploymentForm(), _employment_starting(actions_env,
+                                                                          request_text))
+
+    assert slots_set(events).get("new_employer") == employer
+    assert "record it as new" not in texts(messages)
+
+
+def test_a_close_employer_named_in_the_request_is_offered_back(actions_env: RecordsApi) -> None:
+    events, messages = run(ValidateEmploymentForm(), _employment_starting(
+        actions_env, "ive started working for sheffield teaching hospitals nhs trust"))
+
+    assert slots_set(events).get("new_employer") is None
+    assert "Did you mean Sheffield Teaching Hospitals NHS Foundation Trust?" in texts(messages)
+
+
+def _employer_answer(answer: str) -> object:
+    return tracker(slots={"requested_slot": "new_employer"}, extracted={"new_employer": answer},
+                   intent="inform", text=answer, active_loop="employment_form")
+
+
+def test_an_employer_and_its_workplace_in_one_answer_fill_both(actions_env: RecordsApi) -> None:
+    typed = _employer_answer("bristol city council, based at Bristol Civic Centre")
+    typed.slots.update(verified_slots(actions_env, "1000004"))
+
+    events, messages = run(ValidateEmploymentForm(), typed)
+
+    filled = slots_set(events)
+    assert (filled["new_employer"], filled["new_workplace"]) == (
+        "Bristol City Council", "Bristol Civic Centre")
+    assert messages == []
+
+
+def test_a_close_workplace_with_the_employer_is_offered_and_the_employer_kept(
+    actions_env: RecordsApi,
+) -> None:
+    typed = _employer_answer("Bristol City Council - the civic centre")
+    typed.slots.update(verified_slots(actions_env, "1000004"))
+
+    events, messages = run(ValidateEmploymentForm(), typed)
+
+    filled = slots_set(events)
+    assert filled["new_employer"] == "Bristol City Council"
+    assert filled["new_workplace"] is None
+    assert "Did you mean Bristol Civic Centre?" in texts(messages)
