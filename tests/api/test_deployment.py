@@ -684,6 +684,8 @@ def expected_flows(tree: str) -> dict[str, tuple[Any, ...]]:
         "allow-dns": ("Egress", ALL_PODS, KUBE_DNS, {(53, "UDP"), (53, tcp)}),
         "allow-ingress-controller-to-rasa": (
             "Ingress", frozenset(RASAS), INGRESS_CONTROLLER, {(ports()["rasa"], tcp)}),
+        "allow-ingress-controller-to-api": (
+            "Ingress", frozenset({"api"}), INGRESS_CONTROLLER, {(ports()["api"], tcp)}),
         "allow-rasa-to-actions": (
             "Ingress", frozenset({"actions"}), pods(*RASAS), {(ports()["actions"], tcp)}),
         "allow-rasa-egress-to-actions": (
@@ -757,7 +759,7 @@ def test_network_policies_deny_all_but_the_named_flows(tree: str) -> None:
 
 
 @pytest.mark.parametrize("tree", TREES)
-def test_the_public_ingress_reaches_only_the_channels(tree: str) -> None:
+def test_the_public_ingress_reaches_only_the_channels_and_the_payment_page(tree: str) -> None:
     ingresses = of_kind(tree, "Ingress")
     assert ingresses
     routes = {}
@@ -772,10 +774,16 @@ def test_the_public_ingress_reaches_only_the_channels(tree: str) -> None:
     assert routes == {
         "/webhooks/webchat/": ("rasa", "Prefix"),
         "/webhooks/telegram/": ("rasa-telegram", "Prefix"),
+        "/pay/": ("api", "Prefix"),
     }
-    # The records API (and the staff console it serves) is never a backend, nor Rasa's REST
-    # channel or HTTP API a path.
-    assert "api" not in {service for service, _ in routes.values()}
+    # Of the records API only the payment page, whose links go to members: never the JSON API
+    # or the staff console it serves, nor Rasa's REST channel or HTTP API.
+    for path in ("/api/v1/members/1000001", "/console/", "/console/sign-in"):
+        assert not any(path.startswith(prefix) for prefix in routes), path
+    public = urlsplit(config_map(tree)["MEMBERDESK_PUBLIC_URL"])
+    hosts = {rule["host"] for ingress in ingresses.values() for rule in ingress["spec"]["rules"]}
+    assert public.scheme == "https" and public.hostname in hosts, (
+        "payment links are made from MEMBERDESK_PUBLIC_URL: it must be the public host")
     def backends(node: Any) -> Iterator[str]:
         if isinstance(node, dict):
             if isinstance(node.get("service"), dict):
@@ -786,7 +794,7 @@ def test_the_public_ingress_reaches_only_the_channels(tree: str) -> None:
             for value in node:
                 yield from backends(value)
 
-    assert set(backends(list(ingresses.values()))) == set(RASAS)
+    assert set(backends(list(ingresses.values()))) == {*RASAS, "api"}
     for path in routes:
         assert not "/webhooks/rest/webhook".startswith(path) and path != "/"
 
