@@ -15,7 +15,7 @@ from api.config import get_settings
 from api.errors import DomainError
 from api.idempotency.claims import IN_PROGRESS, StoredAnswer
 from api.idempotency.middleware import FirstAnswerMiddleware
-from api.url_guard import NoControlCharactersInAddress
+from api.nul_guard import NoControlCharactersInAddress, NoNulInBody
 
 log = logging.getLogger("memberdesk.api")
 
@@ -121,6 +121,8 @@ def create_app() -> FastAPI:
     from api.console.session import CONSOLE_DOOR
     from api.payments.views import PAYMENT_LINK_DOOR
 
+    # Added innermost first: the address is checked, then the caller, and only then the body.
+    app.add_middleware(NoNulInBody)
     app.add_middleware(CallerBeforeBody, keyed_doors=[CONSOLE_DOOR, PAYMENT_LINK_DOOR])
     app.add_middleware(NoControlCharactersInAddress)
     # Outermost, so it sees the answer every other layer produced.

@@ -165,3 +165,17 @@ def category_info(db: Session, category: Category, label: str, who_qualifies: st
     db.add(found)
     db.commit()
     return found
+
+
+def payment_link_token(db: Session, settings: Any, member: Member) -> str:
+    """A live link to set up a Direct Debit for `member`; the token from its address."""
+    from api.payments import links
+    from api.payments.models import PaymentLinkPurpose
+    from api.security import Caller
+
+    url, _link = links.create_link(
+        db_session=db, settings=settings, member=member,
+        purpose=PaymentLinkPurpose.set_up_mandate, caller=Caller(kind="service"),
+        channel="webchat",
+    )
+    return url.rsplit("/", 1)[1]

@@ -20,9 +20,7 @@ from api.caller_first import OPEN_DOORS
 from api.config import Settings
 from api.console.session import COOKIE
 from api.main import create_app
-from api.payments import links
-from api.payments.models import PaymentLink, PaymentLinkPurpose
-from api.security import Caller
+from api.payments.models import PaymentLink
 from api.staff import service as staff_service
 from api.staff.models import StaffSession
 from api.timekeeping import utcnow
@@ -145,10 +143,7 @@ def test_a_payment_page_with_a_dead_link_is_refused_before_the_bank_details_are_
     engine, db: Session, settings: Settings  # type: ignore[no-untyped-def]
 ) -> None:
     member = factories.member(db)
-    url, _link = links.create_link(db_session=db, settings=settings, member=member,
-                                   purpose=PaymentLinkPurpose.set_up_mandate,
-                                   caller=Caller(kind="service"), channel="webchat")
-    used_token = url.rsplit("/", 1)[1]
+    used_token = factories.payment_link_token(db, settings, member)
     db.execute(update(PaymentLink).values(used_at=utcnow()))
     db.commit()
     with real_app_client(engine, settings) as client:

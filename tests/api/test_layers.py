@@ -33,7 +33,7 @@ API = ROOT / "api"
 
 SHARED = frozenset({
     "config", "errors", "timekeeping", "money", "references", "validation", "security",
-    "database", "deps", "migrate", "idempotency", "url_guard", "caller_first",
+    "database", "deps", "migrate", "idempotency", "nul_guard", "caller_first",
 })
 DOMAINS = frozenset({
     "employers", "members", "audit", "outbox", "staff", "identity", "ballots", "payments",

@@ -18,11 +18,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.config import Settings
 from api.main import create_app
+from api.payments.models import Mandate
 from api.staff.models import Role
 from tests.api import factories
 from tests.api.conftest import SERVICE_TOKEN, member_headers, real_app_client, staff_headers
@@ -90,3 +91,38 @@ def test_an_address_with_a_control_character_is_refused_clearly(
     response = app_client.get(address, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
     assert response.status_code == 422
     assert response.json()["field"] == "url"
+
+
+def test_a_nul_in_a_body_is_refused_clearly_once_the_caller_is_known(
+    app_client, db: Session, settings: Settings  # type: ignore[no-untyped-def]
+) -> None:
+    service = {"Authorization": f"Bearer {SERVICE_TOKEN}", "Content-Type": "application/json"}
+    # JSON's escape for NUL, and a JSON string holding a backslash typed before "u0000".
+    nul = rb'{"membership_number": "\u0000", "date_of_birth": "", "postcode": ""}'
+    literal_text = rb'{"membership_number": "\\u0000", "date_of_birth": "", "postcode": ""}'
+
+    refused = app_client.post("/api/v1/identity/check", content=nul, headers=service)
+    assert refused.status_code == 422 and refused.json()["field"] == "membership_number"
+    # Without a valid caller the body is not looked at: the door answers first.
+    unsigned = app_client.post("/api/v1/identity/check", content=nul,
+                               headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 401
+    # A backslash typed before "u0000" is text, not a NUL: it goes through to the check, which
+    # matches no member with it.
+    literal = app_client.post("/api/v1/identity/check", content=literal_text, headers=service)
+    assert literal.status_code == 401
+    assert literal.json()["detail"] == "We couldn't match those details to a membership."
+
+
+def test_a_nul_in_a_form_is_refused_naming_the_field(
+    app_client, db: Session, settings: Settings  # type: ignore[no-untyped-def]
+) -> None:
+    member = factories.member(db)
+    token = factories.payment_link_token(db, settings, member)
+    response = app_client.post(
+        f"/pay/{token}", content=b"account_holder=Priya%00Shah&sort_code=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "account_holder"
+    assert db.scalars(select(Mandate)).all() == []

@@ -12,7 +12,7 @@ from api.config import Settings
 from api.payments.models import Collection, CollectionStatus
 from api.staff.models import Role
 from tests.api import factories
-from tests.api.conftest import member_headers, staff_headers
+from tests.api.conftest import SERVICE_TOKEN, member_headers, staff_headers
 
 
 def _collection(
@@ -127,24 +127,25 @@ def test_staff_read_records_and_anonymous_callers_do_not(
     assert app_client.get(f"/api/v1/members/{member.membership_number}").status_code == 401
 
 
-def test_email_triage_finds_the_sender_whatever_the_case(
-    service_client: TestClient, db: Session
+def test_staff_find_a_sender_by_email_whatever_the_case(
+    app_client: TestClient, db: Session, settings: Settings
 ) -> None:
     sender = factories.member(db, email="Pat.Jones@Example.org")
     factories.member(db, email="someone.else@example.org")
+    staff = staff_headers(settings, factories.staff(db))
 
-    response = service_client.get("/api/v1/members", params={"email": "pat.jones@EXAMPLE.org"})
+    response = app_client.get(
+        "/api/v1/members", params={"email": "pat.jones@EXAMPLE.org"}, headers=staff)
 
     assert response.status_code == 200
     assert [m["membership_number"] for m in response.json()] == [sender.membership_number]
     # Triage needs a name to greet, not the whole record.
     assert "date_of_birth" not in response.json()[0]
-    assert (
-        service_client.get("/api/v1/members", params={"email": "nobody@example.org"}).json() == []
-    )
+    assert app_client.get(
+        "/api/v1/members", params={"email": "nobody@example.org"}, headers=staff).json() == []
 
 
-def test_email_triage_is_not_open_to_members_or_anonymous_callers(
+def test_the_email_look_up_is_not_open_to_the_service_members_or_anonymous_callers(
     app_client: TestClient, db: Session, settings: Settings
 ) -> None:
     member = factories.member(db)
@@ -153,13 +154,20 @@ def test_email_triage_is_not_open_to_members_or_anonymous_callers(
         "/api/v1/members", params={"email": member.email}, headers=member_headers(settings, member)
     )
     anonymous = app_client.get("/api/v1/members", params={"email": member.email})
+    as_service = app_client.get("/api/v1/members", params={"email": member.email},
+                                headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
 
     assert as_member.status_code == 403
     assert anonymous.status_code == 401
+    assert as_service.status_code == 403
+    assert member.membership_number not in as_service.text
 
 
-def test_an_overlong_email_query_is_refused_naming_the_field(service_client: TestClient) -> None:
-    response = service_client.get("/api/v1/members", params={"email": "a" * 250 + "@example.org"})
+def test_an_overlong_email_query_is_refused_naming_the_field(
+    app_client: TestClient, db: Session, settings: Settings
+) -> None:
+    response = app_client.get("/api/v1/members", params={"email": "a" * 250 + "@example.org"},
+                              headers=staff_headers(settings, factories.staff(db)))
 
     assert response.status_code == 422
     assert response.json()["field"] == "query.email"
