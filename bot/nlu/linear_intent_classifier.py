@@ -38,6 +38,9 @@ from rasa.utils.tensorflow.constants import RANKING_LENGTH
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "linear_intent_classifier.npz"
+# A training example's own weight, on top of its source's: the misspelt copies
+# bot/nlu/typo_copies.py adds set it. Examples without it count 1.
+EXAMPLE_WEIGHT = "example_weight"
 
 
 def sentence_features(message: Message, weights: dict[str, float] | None = None
@@ -171,11 +174,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return self._resource
 
     def _weight_of(self, message: Message) -> float:
-        """How much a training example counts: its intent block's metadata `source`, weighed."""
+        """How much a training example counts: its intent block's metadata `source`, weighed,
+        times the example's own EXAMPLE_WEIGHT."""
         metadata = message.get(METADATA) or {}
         block = metadata.get(METADATA_INTENT) if isinstance(metadata, dict) else None
         source = block.get("source") if isinstance(block, dict) else None
-        return float((self._config.get("source_weights") or {}).get(source, 1.0))
+        by_source = float((self._config.get("source_weights") or {}).get(source, 1.0))
+        return by_source * float(message.get(EXAMPLE_WEIGHT) or 1.0)
 
     @classmethod
     def load(
