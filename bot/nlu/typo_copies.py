@@ -6,13 +6,13 @@ another word to MiniLM), and the classifier had only ever seen the words spelt r
 component sits first in the pipeline, so every featurizer after it, MiniLM included, reads the
 copies exactly as it will read a member's typo at serving time.
 
-At training time it adds, for each intent example, `copies` copies with one random letter edit
-(dropped, doubled in, swapped for another, or swapped with its neighbour) in every word of
-`min_word_length` letters or more. The edits come from its own random generator seeded by
-`seed`, so one set of data always trains the same model. Each copy counts `weight` times as
-much as its original in the classifier (EXAMPLE_WEIGHT), and keeps the original's metadata,
-so its source's weight applies too. A copy carries the intent only: its entity spans would
-no longer fit the misspelt text.
+At training time it adds, for each intent example (or a seeded `share` of them), `copies`
+copies with one random letter edit (dropped, put in, replaced, or swapped with its
+neighbour) in every word of `min_word_length` letters or more. The edits come from its own
+random generator seeded by `seed`, so one set of data always trains the same model. Each copy
+counts `weight` times as much as its original in the classifier (EXAMPLE_WEIGHT), and keeps
+the original's metadata, so its source's weight applies too. A copy carries the intent
+only: its entity spans would no longer fit the misspelt text.
 
 At serving time it does nothing: a member's message goes through unchanged.
 """
@@ -67,8 +67,12 @@ class TypoCopies(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """No copies unless asked: `copies` per example, each counting `weight`."""
-        return {"copies": 0, "weight": 1.0, "seed": 4242, "min_word_length": 4}
+        """No copies unless asked: `copies` per example, each counting `weight`.
+
+        `share` is the part of the intent examples that get copies (a seeded sample): every
+        copy costs MiniLM as much as its original to featurize, at every training.
+        """
+        return {"copies": 0, "weight": 1.0, "share": 1.0, "seed": 4242, "min_word_length": 4}
 
     def __init__(self, config: dict[str, Any]) -> None:
         """Checks the configuration: a whole number of copies, a positive weight."""
@@ -78,6 +82,10 @@ class TypoCopies(GraphComponent):
                 f"{type(self).__name__}: copies must be a whole number, 0 or more")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
             raise InvalidConfigException(f"{type(self).__name__}: weight must be positive")
+        share = config.get("share", 1.0)
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise InvalidConfigException(
+                f"{type(self).__name__}: share must be above 0 and at most 1")
         if int(config.get("min_word_length", 4)) < 2:
             raise InvalidConfigException(
                 f"{type(self).__name__}: min_word_length must be 2 or more (a swap needs two)")
@@ -101,6 +109,11 @@ class TypoCopies(GraphComponent):
         copy's typos and add a second round: more copies add typos, never reshuffle them.
         """
         min_word_length = int(self._config["min_word_length"])
+        share = float(self._config.get("share", 1.0))
+        if share < 1:
+            sample = random.Random(f"{self._config['seed']}:sample")
+            chosen = set(sample.sample(range(len(examples)), round(share * len(examples))))
+            examples = [e for i, e in enumerate(examples) if i in chosen]
         copies = []
         for round_ in range(int(self._config["copies"])):
             chance = random.Random(f"{self._config['seed']}:{round_}")

@@ -13,6 +13,7 @@ from bench.nlu.data import load_banking77, load_clinc150
 from bench.nlu.others_words import (
     OUT_OF_SCOPE,
     Request,
+    last_release,
     load_mapping,
     others_words,
     score,
@@ -88,3 +89,13 @@ def test_out_of_scope_is_right_only_when_the_assistant_says_it_cannot_help() -> 
     assert score(requests, ["make_payment", "change_payment_method"])["accuracy"] == 0.0
     both = score(requests, [OUT_OF_SCOPE, "change_personal_details"])
     assert both["accuracy"] == 1.0 and both["out_of_scope"] == 1.0
+
+
+def test_the_last_release_is_scored_without_typo_copies_and_with_its_own_classifier() -> None:
+    from bench.nlu.pipeline import project_pipeline
+
+    shipped = last_release(project_pipeline())
+    assert not any(step["name"].endswith("TypoCopies") for step in shipped)
+    (classifier,) = [s for s in shipped if s["name"].endswith("LinearIntentClassifier")]
+    assert classifier["C"] == 10.0 and classifier["feature_weights"] == {"minilm": 3.0}
+    assert "source_weights" not in classifier

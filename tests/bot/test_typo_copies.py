@@ -119,6 +119,15 @@ def test_the_same_seed_gives_the_same_copies_and_more_copies_keep_the_first(
     assert copies(copies=1, seed=1) != copies(copies=1, seed=2)
 
 
+def test_a_share_copies_that_part_of_the_examples_only(tmp_path: Path) -> None:
+    data = RasaYAMLReader().reads(DATA)
+    augmented = make_copies(tmp_path, copies=2, share=0.5).process_training_data(data)
+    copies = augmented.training_examples[4:]
+    assert len(copies) == 4
+    # Both rounds copy the same two examples.
+    assert len({c.get("intent") for c in copies}) <= 2
+
+
 def test_no_copies_leaves_the_training_data_alone(tmp_path: Path) -> None:
     data = RasaYAMLReader().reads(DATA)
     assert make_copies(tmp_path, copies=0).process_training_data(data) is data
@@ -131,7 +140,8 @@ def test_serving_passes_messages_through_unchanged(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("config", [{"copies": -1}, {"copies": 1.5}, {"copies": True},
-                                    {"weight": 0}, {"weight": "half"},
+                                    {"weight": 0}, {"weight": "half"}, {"share": 0},
+                                    {"share": 1.5},
                                     {"min_word_length": 1}])
 def test_bad_configuration_is_refused(tmp_path: Path, config: dict[str, object]) -> None:
     with pytest.raises(InvalidConfigException):
