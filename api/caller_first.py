@@ -1,4 +1,4 @@
-"""Every door of the JSON API checks who is knocking before it reads what they brought.
+"""Every door of the records API checks who is knocking before it reads what they brought.
 
 FastAPI reads and parses a request's body before it runs a route's dependencies, so a route's
 own check of its caller (api.deps.get_caller) comes after the body is in memory and parsed.
