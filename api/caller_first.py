@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.config import Settings
 from api.database import get_db
-from api.deps import NOT_SIGNED_IN, app_settings
+from api.deps import NOT_SIGNED_IN, VERIFIED_CALLER, app_settings
 from api.security import InvalidToken, caller_from_authorization
 
 GUARDED_PREFIX = "/api/v1/"
@@ -105,7 +105,7 @@ class CallerBeforeBody:
             return
         settings = await _settings_of(scope.get("app"))
         try:
-            caller_from_authorization(_authorization(scope), settings=settings)
+            caller = caller_from_authorization(_authorization(scope), settings=settings)
         except InvalidToken:
             await send({"type": "http.response.start", "status": 401, "headers": [
                 (b"content-type", b"application/json"),
@@ -114,6 +114,8 @@ class CallerBeforeBody:
             ]})
             await send({"type": "http.response.body", "body": _ANSWER})
             return
+        # Verified once: the route's own check (api.deps.get_caller) takes it from here.
+        scope.setdefault("state", {})[VERIFIED_CALLER] = caller
         await self.app(scope, receive, send)
 
     @staticmethod

@@ -20,7 +20,7 @@ from api.idempotency.claims import (
     claim,
     scope_of,
 )
-from api.security import Caller, InvalidToken, caller_from_authorization, caller_from_bearer
+from api.security import Caller, InvalidToken, caller_from_authorization
 
 # The dependencies below that only look at the request are `async def`: FastAPI runs a plain
 # `def` dependency on its thread pool, and those hops, not the database, were most of a
@@ -33,6 +33,20 @@ async def app_settings() -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+# Where api.caller_first leaves the caller it verified from the request's token, so the route's
+# own check does not verify the same token again.
+VERIFIED_CALLER = "verified_caller"
+
+
+def bearer_caller(request: Request, settings: Settings) -> Caller:
+    """The caller the request's bearer token proves, or InvalidToken: the one api.caller_first
+    verified already, or verified now (a GET, which that middleware does not look at)."""
+    found = getattr(request.state, VERIFIED_CALLER, None)
+    if isinstance(found, Caller):
+        return found
+    return caller_from_authorization(request.headers.get("authorization"), settings=settings)
 
 
 async def request_session(
@@ -48,12 +62,8 @@ async def request_session(
     key = request.headers.get(KEY_HEADER)
     if key is None or request.method not in CHANGING_METHODS:
         return session
-    authorization = request.headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return session
     try:
-        caller = caller_from_bearer(token.strip(), settings=settings)
+        caller = bearer_caller(request, settings)
     except InvalidToken:
         return session
     scope = scope_of(actor=caller.actor, method=request.method, path=request.url.path)
@@ -77,9 +87,9 @@ _STAFF_STANDING = text("SELECT active, role FROM staff_users WHERE id = :id")
 
 
 async def get_caller(
+    request: Request,
     settings: SettingsDep,
     db: Annotated[Session, Depends(get_db)],
-    authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
     """The verified caller, or 401.
 
@@ -88,7 +98,7 @@ async def get_caller(
     counts from the next request, not the next sign-in.
     """
     try:
-        caller = caller_from_authorization(authorization, settings=settings)
+        caller = bearer_caller(request, settings)
     except InvalidToken:
         raise HTTPException(401, NOT_SIGNED_IN, {"WWW-Authenticate": "Bearer"}) from None
     if caller.kind != "staff":
