@@ -28,6 +28,9 @@ NAMING = {
 }
 
 
+# The largest integer SQLite and PostgreSQL (BIGINT) store: a number past it in a request is no
+# row of ours, and the driver refuses to send it at all.
+MAX_ROW_ID = 2**63 - 1
 STALE_MESSAGE = "The record changed since you read it. Read it again and retry."
 
 

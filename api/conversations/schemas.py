@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.cases.schemas import _clean, _known_channel
 from api.conversations.service import HandoffState
+from api.database import MAX_ROW_ID
 
 
 class HandbackPublic(BaseModel):
@@ -46,7 +48,9 @@ class StaffMessages(BaseModel):
 class Delivered(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message_ids: list[int] = Field(max_length=100)
+    # Bounded as a database row id is: a larger number is no message of ours, and SQLite
+    # cannot even compare it (a 500 where a 422 is owed).
+    message_ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(max_length=100)
 
 
 class DeliveredCount(BaseModel):

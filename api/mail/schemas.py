@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.cases.models import Priority
+from api.database import MAX_ROW_ID
 from api.validation import without_control_characters
 
 MessageId = Field(min_length=1, max_length=500)
@@ -20,7 +21,7 @@ class AttachmentMetadata(BaseModel):
 
     filename: str | None = Field(default=None, max_length=200)
     content_type: str = Field(max_length=100)
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=MAX_ROW_ID)
 
 
 class InboundEmailIn(BaseModel):
