@@ -12,7 +12,7 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupA
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import pending
+from actions import clarifying, pending
 from actions.answers import is_skip, is_stop
 from actions.api_client import RecordsApi
 from actions.base import MemberAction
@@ -187,7 +187,10 @@ class EscalateToHuman(MemberAction):
 
 
 class HandleFallback(MemberAction):
-    """Say so when the assistant did not understand; the second time in a row, hand over."""
+    """Say so when the assistant did not understand; the second time in a row, hand over.
+
+    A message NLU read as one of two requests is not "not understood" (actions.clarifying):
+    both are done when both only answer, or the member is asked which they meant."""
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -195,9 +198,17 @@ class HandleFallback(MemberAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        message = clarifying.latest_member_message(tracker) or {}
+        # Two requests NLU could not choose between, both only answered: do both.
+        if first := clarifying.both_asked(message):
+            return clarifying.take_as(tracker, first)
         misunderstood = consecutive_fallbacks(tracker)
         if misunderstood >= FALLBACKS_BEFORE_ESCALATION:
             return await escalate(dispatcher, tracker, reason="assistant did not understand twice")
+        # One of two requests: ask which, rather than have the member start again.
+        if pair := clarifying.alike(message):
+            clarifying.ask_which(dispatcher, pair)
+            return []
         dispatcher.utter_message(
             text="Sorry, I didn't quite understand that. Could you put it another way? "
             "You can also ask to speak to a person."

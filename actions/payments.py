@@ -200,6 +200,7 @@ LATEST_PAYMENT = re.compile(r"\b(last|latest|most recent|this month'?s?|recent)\
 # payment after I left". "I want a refund" says nothing of why, so the form asks.
 REFUND_REASON = re.compile(
     r"\b(twice|two times|double|duplicate|overcharg\w*|too much|more than|wrong amount|"
+    r"two (?:payments|charges|debits|direct debits|collections)|only owe (?:one|once)|"
     r"after (?:i|we) (?:left|resigned|cancelled|retired)|already (?:paid|left|cancelled)|"
     r"not a member|cancelled|by mistake|in error|shouldn'?t have|should not have|"
     r"still (?:charged|took|taken|being charged|paying))\b",

@@ -41,7 +41,9 @@ class ValidatePersonalDetailsForm(MemberForm):
         # "I'm now Mrs Gallagher": a name with its title (split apart when it is sent).
         if named := parsing.stated_title_and_name(said):
             return {"detail_kind": "name", "new_detail_value": named}
-        kind = parsing.detail_kind(said)
+        # Which detail, from the request as NLU read it: "want my old surnme back".
+        kind = parsing.detail_kind(
+            opening_message(tracker, "personal_details_form", FORM_SLOTS, as_read=True) or said)
         return {"detail_kind": kind} if kind else {}
 
     async def validate_detail_kind(
@@ -109,7 +111,7 @@ def name_change(name: str) -> dict[str, str]:
     """The fields a new name changes: "Mrs Gallagher" is a title and a surname, "Priya Shah" a
     first name and a surname, "Gallagher" the surname alone."""
     title, rest = parsing.split_title(name)
-    words = rest.split()
+    words = parsing.as_on_a_record(rest).split()
     body = {"title": title} if title else {}
     if len(words) == 1:
         return {**body, "last_name": words[0]}

@@ -15,6 +15,7 @@ from actions.parsing.contacts import email, phone, phone_for_display
 from actions.parsing.dates import date_of_birth, parse_date
 from actions.parsing.details import (
     TITLES,
+    as_on_a_record,
     detail_kind,
     split_title,
     stated_detail,
@@ -30,6 +31,7 @@ __all__ = [
     "AddressParts",
     "Factors",
     "amount",
+    "as_on_a_record",
     "date_of_birth",
     "detail_kind",
     "email",

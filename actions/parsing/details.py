@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 
+from nameparser import HumanName
+from nameparser.config import CONSTANTS
+
 # Longest first, so "date of birth" wins over "birth" and "first name" over "name".
 DETAIL_WORDS = {
     "date of birth": "date_of_birth",
@@ -103,3 +106,25 @@ def stated_title_and_name(text: str) -> str | None:
         return None
     title = next(t for t in TITLES if t.lower() == m["title"].lower())
     return " ".join([title, *name])
+
+
+def _capitalised(name: str) -> str:
+    parsed = HumanName(name)
+    parsed.capitalize(force=True)
+    written = str(parsed)
+    # Only the case may change, never the words.
+    return written if written.lower().split() == name.lower().split() else name
+
+
+def as_on_a_record(name: str) -> str:
+    """A name typed in lower (or all in upper) case, written as a record holds names.
+
+    Members type fast: "paul brennan", "Paul brennan", "o'brien", "SIOBHAN KELLY". The casing
+    rules are nameparser's ("mcdonald" is "McDonald", "o'brien" "O'Brien"), and only the case
+    ever changes. A name typed with care keeps its care: "MacDonald" as typed, and a
+    surname's particle typed in lower case beside capitals ("Ana de Souza") stays so.
+    """
+    if name == name.lower() or name == name.upper():
+        return _capitalised(name)
+    return " ".join(word if not word.islower() or word in CONSTANTS.prefixes
+                    else _capitalised(word) for word in name.split())

@@ -18,10 +18,12 @@ from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.sentence_encoder import SentenceEncoder
+from bot.nlu.spelling import text_as_read
 
 EMBEDDING_DTYPES = ("float16", "float32")
 
@@ -79,8 +81,11 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             chosen = [m for m in messages if m.get(TOKENS_NAMES[attribute])]
             if not chosen:
                 continue
-            embeddings = self.encoder.encode([m.get(attribute) or "" for m in chosen],
-                                             cache=cache)
+            # The text as the classifier reads it: with the spelling corrector's words in
+            # place of a member's typos, when it runs before this step.
+            texts = [text_as_read(m) if attribute == TEXT else m.get(attribute) or ""
+                     for m in chosen]
+            embeddings = self.encoder.encode(texts, cache=cache)
             for message, embedding in zip(chosen, embeddings, strict=True):
                 self.add_features_to_message(None, embedding[None, :], attribute, message)
 

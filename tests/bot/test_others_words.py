@@ -91,11 +91,13 @@ def test_out_of_scope_is_right_only_when_the_assistant_says_it_cannot_help() -> 
     assert both["accuracy"] == 1.0 and both["out_of_scope"] == 1.0
 
 
-def test_the_last_release_is_scored_without_typo_copies_and_with_its_own_classifier() -> None:
+def test_the_last_release_is_the_shipped_pipeline_without_the_spelling_corrector() -> None:
     from bench.nlu.pipeline import project_pipeline
 
-    shipped = last_release(project_pipeline())
-    assert not any(step["name"].endswith("TypoCopies") for step in shipped)
-    (classifier,) = [s for s in shipped if s["name"].endswith("LinearIntentClassifier")]
-    assert classifier["C"] == 10.0 and classifier["feature_weights"] == {"minilm": 3.0}
-    assert "source_weights" not in classifier
+    pipeline = project_pipeline()
+    shipped = last_release(pipeline)
+    assert any(step["name"].endswith("SpellingCorrector") for step in pipeline)
+    assert not any(step["name"].endswith(("SpellingCorrector", "TypoCopies"))
+                   for step in shipped)
+    assert len(shipped) == len(pipeline) - 1
+    assert shipped == [s for s in pipeline if not s["name"].endswith("SpellingCorrector")]

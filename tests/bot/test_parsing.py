@@ -375,3 +375,29 @@ def test_an_answer_may_be_an_employer_then_a_workplace(
     answer: str, splits: list[tuple[str, str]]
 ) -> None:
     assert parsing.employer_and_workplace(answer) == splits
+
+
+@pytest.mark.parametrize(("typed", "written"), [
+    ("paul brennan", "Paul Brennan"),
+    ("Paul brennan", "Paul Brennan"),
+    ("o'brien", "O'Brien"),
+    ("mcdonald", "McDonald"),
+    ("smith-jones", "Smith-Jones"),
+    ("SIOBHAN KELLY", "Siobhan Kelly"),
+    # Typed with care: kept as typed.
+    ("MacDonald", "MacDonald"),
+    ("Ana de Souza", "Ana de Souza"),
+    ("Ludwig van beethoven", "Ludwig van Beethoven"),
+])
+def test_a_name_typed_in_lower_case_is_written_as_a_record_holds_names(
+        typed: str, written: str) -> None:
+    from actions.parsing import as_on_a_record
+
+    assert as_on_a_record(typed) == written
+
+
+def test_a_new_name_is_sent_as_a_record_holds_it() -> None:
+    from actions.personal_details import name_change
+
+    assert name_change("Paul brennan") == {"first_name": "Paul", "last_name": "Brennan"}
+    assert name_change("mrs gallagher") == {"title": "Mrs", "last_name": "Gallagher"}

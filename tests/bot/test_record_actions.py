@@ -285,6 +285,25 @@ def test_a_new_surname_in_the_request_is_taken_as_the_new_name(actions_env: Reco
     assert (filled["detail_kind"], filled["new_detail_value"]) == ("name", "clarke-jones")
 
 
+@pytest.mark.parametrize(("typed", "as_read"), [
+    ("got divorced, want my old surnme back", "got divorced, want my old surname back"),
+    # A value is never taken from the corrected text: "Clarke" could have been "corrected".
+    ("my surnme is now Clarke", "my surname is now Clark"),
+])
+def test_which_detail_is_read_from_the_request_as_nlu_read_it_its_value_as_typed(
+    actions_env: RecordsApi, typed: str, as_read: str,
+) -> None:
+    request = _said(typed, "change_personal_details")
+    request["parse_data"]["text_as_read"] = as_read
+    starting = tracker(slots=verified_slots(actions_env, "1000004"), intent="inform",
+                       text="BS1 5TR", events=[request, *IDENTITY_ANSWERS])
+
+    events, _ = run(ValidatePersonalDetailsForm(), starting)
+
+    filled = slots_set(events)
+    assert filled["detail_kind"] == "name" and "new_detail_value" not in filled
+
+
 @pytest.mark.parametrize("reply", ["name", "yes"])
 def test_a_reply_is_never_stored_as_a_name(actions_env: RecordsApi, reply: str) -> None:
     typed = tracker(slots={"requested_slot": "new_detail_value", "detail_kind": "name"},
