@@ -7,6 +7,7 @@ failures as one plain sentence with exit code 1 (2 for a mistyped command), neve
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from api.config import Settings, get_settings
+from api.config import DatabaseSettings, Settings, get_settings
 from api.database import make_engine
 from api.errors import DomainError
 
@@ -72,12 +73,12 @@ class _Commands(click.Group):
 
 
 def _safe_url(ctx: click.Context) -> str:
-    settings: Settings | None = (
-        (ctx.obj or {}).get("settings") if isinstance(ctx.obj, dict) else None
+    database_url: str | None = (
+        (ctx.obj or {}).get("database_url") if isinstance(ctx.obj, dict) else None
     )
-    if settings is None:
+    if database_url is None:
         return "(unknown)"
-    return make_url(settings.database_url).render_as_string(hide_password=True)
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 @contextmanager
@@ -99,10 +100,14 @@ def cli(ctx: click.Context) -> None:
     if ctx.invoked_subcommand == "doctor":
         return  # it reports unsafe settings itself, all of them, rather than stop at one
     try:
+        if ctx.invoked_subcommand == "db":
+            # The schema commands touch no token: they run with the database URL alone.
+            ctx.obj = {"database_url": DatabaseSettings().database_url}
+            return
         settings = get_settings()
     except ValueError as exc:
         raise click.ClickException(f"the settings are not valid: {exc}") from None
-    ctx.obj = {"settings": settings}
+    ctx.obj = {"settings": settings, "database_url": settings.database_url}
 
 
 # -- db ---------------------------------------------------------------------------------------
@@ -116,12 +121,50 @@ def db() -> None:
 @db.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Bring the database schema up to date (Alembic migrations)."""
+    """Bring the database schema up to date (Alembic migrations, one upgrade at a time)."""
     from api.migrate import upgrade
 
-    settings: Settings = ctx.obj["settings"]
-    upgrade(settings.database_url)
+    upgrade(ctx.obj["database_url"])
     click.echo(f"database at {_safe_url(ctx)} is up to date")
+
+
+# How often `db check --wait` reads the revision again: a pod waits at most this long after
+# the migration commits, and the database sees one short query per interval.
+SCHEMA_POLL_SECONDS = 2.0
+
+
+@db.command("check")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seconds to keep reading until the schema is at head.",
+)
+@click.pass_context
+def db_check(ctx: click.Context, wait_seconds: float) -> None:
+    """Exit 0 if the schema is at this release's head, 1 if not. Changes nothing.
+
+    The api pods run it before they serve (`--wait`), so a new version never serves on the
+    schema before its migration, and never migrates the database itself.
+    """
+    from api.migrate import schema_state
+
+    deadline = time.monotonic() + wait_seconds
+    said = ""
+    while True:
+        state = schema_state(ctx.obj["database_url"])
+        if state.at_head:
+            click.echo(state.explain())
+            return
+        # Waiting cannot bring an older release's code up to a later release's schema.
+        if state.unknown or time.monotonic() + SCHEMA_POLL_SECONDS > deadline:
+            raise click.ClickException(state.explain())
+        if state.explain() != said:
+            said = state.explain()
+            click.echo(f"waiting: {said}", err=True)
+        time.sleep(SCHEMA_POLL_SECONDS)
 
 
 # -- import / export --------------------------------------------------------------------------

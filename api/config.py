@@ -23,16 +23,23 @@ DEFAULT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
 DEFAULT_SERVICE_TOKEN = "development-only-service-token"  # noqa: S105
 
 
-class Settings(BaseSettings):
-    """Everything the records API can be told from outside."""
+class DatabaseSettings(BaseSettings):
+    """Where the records are kept, and nothing else: what the schema commands read (`memberdesk
+    db upgrade`, `db check`), so the migration Job and the api pods' schema wait are given the
+    database URL and no signing key or token."""
 
     # Errors name the setting but never repeat its value: several are secrets or carry one.
     model_config = SettingsConfigDict(
         env_prefix="MEMBERDESK_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
-    env: Literal["development", "test", "staging", "production"] = "development"
     database_url: str = "sqlite:///var/memberdesk.db"
+
+
+class Settings(DatabaseSettings):
+    """Everything the records API can be told from outside."""
+
+    env: Literal["development", "test", "staging", "production"] = "development"
     secret_key: str = DEFAULT_SECRET_KEY
     # The bearer token the action server and the channels present.
     service_token: str = DEFAULT_SERVICE_TOKEN

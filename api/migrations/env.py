@@ -6,6 +6,7 @@ from alembic import context
 
 import api.models  # noqa: F401  (fills Base.metadata)
 from api.database import Base, make_engine
+from api.migrate import schema_lock
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
@@ -20,7 +21,9 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     engine = make_engine(url)
-    with engine.connect() as connection:
+    # Every run, whoever starts it (the migrate Job, compose's migrate, `make run`), holds the
+    # schema lock: two upgrades of one database take turns.
+    with engine.connect() as connection, schema_lock(connection):
         # Batch mode lets later migrations alter tables on SQLite too.
         context.configure(connection=connection, target_metadata=Base.metadata,
                           render_as_batch=True, compare_type=True)

@@ -6,7 +6,8 @@
 - checkov passes over the rendered overlays and both Dockerfiles, skipping only the checks
   deploy/checkov.yaml lists, each with its reason.
 - Our own checks: every container has its probes (on the routes the processes really serve),
-  resources and a locked-down security context; every Deployment has a disruption budget and
+  resources and a locked-down security context; one Job migrates the schema per release and
+  the api pods only wait for it; every Deployment has a disruption budget and
   the serving ones an autoscaler; the network policies deny everything but the flows named
   below; the public Ingress reaches only the channels; no secret value is committed; the
   ports, commands and environment variables are the ones the code uses (scripts/supervise.py,
@@ -55,6 +56,8 @@ COMPONENT = "app.kubernetes.io/component"
 SERVING = ("api", "actions", "rasa", "rasa-telegram")  # have a port, a Service and probes
 WORKERS = ("email-triage", "email-sender")  # serve nothing
 JOBS = ("retention",)  # CronJobs: run, finish, serve nothing
+MIGRATION = "migrate"  # the Job that upgrades the schema, once per release
+UPGRADE = ["python", "-m", "api.cli", "db", "upgrade"]  # compose's `migrate` runs it too
 AUTOSCALED = ("api", "actions", "rasa")
 RASAS = ("rasa", "rasa-telegram")
 API_CLIENTS = ("actions", "rasa", "rasa-telegram", "email-triage")
@@ -117,12 +120,22 @@ def cron_jobs(tree: str) -> dict[str, dict[str, Any]]:
     return of_kind(tree, "CronJob")
 
 
+def jobs(tree: str) -> dict[str, dict[str, Any]]:
+    return of_kind(tree, "Job")
+
+
 def workloads(tree: str) -> dict[str, dict[str, Any]]:
-    """Every pod template, by workload name: the Deployments' and the CronJobs' alike."""
+    """Every pod template, by workload name: the Deployments', the CronJobs' and the Jobs'."""
     found = {name: d["spec"]["template"] for name, d in deployments(tree).items()}
     found.update({name: job["spec"]["jobTemplate"]["spec"]["template"]
                   for name, job in cron_jobs(tree).items()})
+    found.update({name: job["spec"]["template"] for name, job in jobs(tree).items()})
     return found
+
+
+def boxes(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """A pod template's init containers and containers."""
+    return template["spec"].get("initContainers", []) + template["spec"]["containers"]
 
 
 def pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -289,7 +302,7 @@ def test_every_rendered_object_is_valid_for_the_stated_kubernetes(tree: str) -> 
         except kubernetes_validate.ValidationError as exc:
             problems.append(f"{item['kind']}/{item['metadata']['name']}: {exc.message}")
     assert not problems, "\n".join(problems)
-    assert {"Deployment", "Service", "NetworkPolicy", "Ingress", "ConfigMap",
+    assert {"Deployment", "Service", "NetworkPolicy", "Ingress", "ConfigMap", "CronJob", "Job",
             "PodDisruptionBudget", "HorizontalPodAutoscaler"} <= {i["kind"] for i in objects(tree)}
 
 
@@ -468,8 +481,54 @@ def test_commands_are_the_ones_make_run_starts(tree: str) -> None:
         assert supervise().SERVING_THREADS.items() <= env.items()
     assert container(tree, "email-triage")["command"] == in_container(processes["email-poller"])
     assert container(tree, "email-sender")["command"] == in_container(processes["email-sender"])
-    migrate = pod_spec(deployments(tree)["api"])["initContainers"][0]
-    assert migrate["command"] == ["python", "-m", "api.cli", "db", "upgrade"]
+
+
+@pytest.mark.parametrize("tree", TREES)
+def test_one_job_migrates_the_schema_and_the_api_pods_only_wait_for_it(tree: str) -> None:
+    assert set(jobs(tree)) == {MIGRATION}, "one migration Job, and no other Job"
+    job = jobs(tree)[MIGRATION]["spec"]
+    template = workloads(tree)[MIGRATION]
+    (box,) = template["spec"]["containers"]
+    assert "initContainers" not in template["spec"]
+    assert box["command"] == UPGRADE
+    assert box["image"] == container(tree, "api")["image"], "the records API's image"
+    assert "ports" not in box and "readinessProbe" not in box and "livenessProbe" not in box
+    # A try that fails is retried a few times, a stuck one is stopped, a finished one cleared.
+    assert 1 <= job["backoffLimit"] <= 3
+    assert 0 < job["activeDeadlineSeconds"] <= 3600
+    assert job["ttlSecondsAfterFinished"] >= 3600, "long enough to read its logs"
+    assert template["spec"]["restartPolicy"] in ("Never", "OnFailure")
+    assert template["metadata"]["labels"][COMPONENT] == MIGRATION
+    # The api pod's account and hardening, and of its secrets only the database URL: the
+    # schema commands read nothing else (api/config.py, DatabaseSettings).
+    api = pod_spec(deployments(tree)["api"])
+    for key in ("serviceAccountName", "automountServiceAccountToken", "securityContext"):
+        assert template["spec"][key] == api[key], key
+    assert box["securityContext"] == container(tree, "api")["securityContext"]
+    assert secret_refs(box) == {
+        "MEMBERDESK_DATABASE_URL": secret_refs(container(tree, "api"))["MEMBERDESK_DATABASE_URL"]
+    }
+    # Not the ConfigMap: its name carries a hash of the settings, and a Job's template cannot
+    # change, so every settings change would make the apply fail on the Job.
+    assert "envFrom" not in box and {v["name"] for v in box["env"]} == {"MEMBERDESK_DATABASE_URL"}
+    # Nothing else upgrades the schema: no init container of the api pods, no other workload.
+    upgrading = {
+        f"{name}/{b['name']}"
+        for name, t in workloads(tree).items()
+        for b in boxes(t)
+        if "upgrade" in b.get("command", []) and "db" in b.get("command", [])
+    }
+    assert upgrading == {f"{MIGRATION}/{box['name']}"}
+    # ... while every api pod waits, before it serves, until the schema is at its head, for as
+    # long as the Job may take, with the same database URL.
+    (wait,) = api["initContainers"]
+    assert wait["command"][:6] == ["python", "-m", "api.cli", "db", "check", "--wait"]
+    assert float(option(wait["command"], "--wait")) >= job["activeDeadlineSeconds"]
+    assert wait["image"] == container(tree, "api")["image"]
+    assert secret_refs(wait) == secret_refs(box) and "envFrom" not in wait
+    for name, template in workloads(tree).items():
+        if name != "api":
+            assert "initContainers" not in template["spec"], name
 
 
 @pytest.mark.parametrize("tree", TREES)
@@ -528,7 +587,7 @@ def test_rasa_is_given_the_production_endpoints_and_every_variable_they_name(tre
 
 @pytest.mark.parametrize("tree", TREES)
 def test_each_process_gets_what_its_settings_insist_on_in_production(tree: str) -> None:
-    from api.config import Settings
+    from api.config import DatabaseSettings, Settings
     from api.mail.settings import EmailSettings
     from bot.settings import actions_secret_required, read_settings
     from channels.email.settings import mailbox_settings
@@ -544,8 +603,15 @@ def test_each_process_gets_what_its_settings_insist_on_in_production(tree: str) 
         return patch
 
     (retention,) = workloads(tree)["retention"]["spec"]["containers"]
-    api_side = [pod_spec(deployments(tree)["api"])["initContainers"][0],
-                container(tree, "api"), container(tree, "email-sender"), retention]
+    # The schema commands (the migrate Job, the api pods' wait) read the database URL alone.
+    (migrate,) = workloads(tree)[MIGRATION]["spec"]["containers"]
+    for box in (migrate, *pod_spec(deployments(tree)["api"])["initContainers"]):
+        patch = environment(box)
+        try:
+            assert DatabaseSettings(_env_file=None).database_url == FAKE_SECRET, box["name"]
+        finally:
+            patch.undo()
+    api_side = [container(tree, "api"), container(tree, "email-sender"), retention]
     for box in api_side:
         patch = environment(box)
         try:
@@ -695,8 +761,11 @@ def expected_flows(tree: str) -> dict[str, tuple[Any, ...]]:
         "allow-clients-egress-to-api": (
             "Egress", frozenset(API_CLIENTS), pods("api"), {(ports()["api"], tcp)}),
         "allow-egress-to-postgresql": (
-            "Egress", frozenset({"api", "email-sender", *JOBS, *RASAS}), ANYWHERE,
-            {(postgres, tcp)}),
+            "Egress",
+            frozenset({"api", MIGRATION, "email-sender", *JOBS, *RASAS}),
+            ANYWHERE,
+            {(postgres, tcp)},
+        ),
         "allow-egress-to-redis": ("Egress", frozenset(RASAS), ANYWHERE, {(redis, tcp)}),
         "allow-telegram-egress-to-bot-api": (
             "Egress", frozenset({"rasa-telegram"}), PUBLIC_INTERNET, {(443, tcp)}),
@@ -953,6 +1022,8 @@ def test_compose_starts_every_service_healthy_and_in_order() -> None:
             assert condition == {"condition": wanted}, (name, needed)
     assert services["api"]["depends_on"] == {
         "migrate": {"condition": "service_completed_successfully"}}
+    # The cluster's Job's command: the same upgrade, under the same schema lock.
+    assert services["migrate"]["command"] == UPGRADE
     assert {"postgres", "redis", "actions", "api"} <= set(services["rasa"]["depends_on"])
 
 
