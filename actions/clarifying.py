@@ -70,6 +70,7 @@ CHOICES: dict[str, tuple[str, str]] = {
     "ballot_info": ("Ask about a ballot's dates or question",
                     "find out about a ballot's dates or question"),
     "industrial_action_info": ("Ask about industrial action", "ask about industrial action"),
+    "opening_hours": ("When are you open?", "find out when the contact centre is open"),
     "data_protection_request": ("Ask about my data", "ask about the data we hold on you"),
     "complaint": ("Make a complaint", "make a complaint"),
     "request_human": ("Speak to a person", "speak to a person"),

@@ -76,6 +76,7 @@ GOALS: tuple[Goal, ...] = (
          may_carry_on=True),
     Goal("industrial_action_info", None, "action_industrial_action_info", needs_identity=False,
          may_carry_on=True),
+    Goal("opening_hours", None, "action_opening_hours", needs_identity=False, may_carry_on=True),
 )
 
 # Reads every answer to "shall I go ahead?" but a plain yes, while `pending_change` is set.
@@ -90,6 +91,7 @@ INTERRUPTIONS: dict[str, str] = {
     "ballot_info": "action_ballot_info",
     "industrial_action_info": "action_industrial_action_info",
     "join_membership": "action_join_membership",
+    "opening_hours": "action_opening_hours",
     "bot_challenge": "utter_iamabot",
     "greet": "utter_greet_in_form",
     "thank_you": "utter_youre_welcome_in_form",

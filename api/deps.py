@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated
 
 from anyio import to_thread
@@ -21,6 +22,7 @@ from api.idempotency.claims import (
     scope_of,
 )
 from api.security import Caller, InvalidToken, caller_from_authorization
+from api.timekeeping import utcnow
 
 # The dependencies below that only look at the request are `async def`: FastAPI runs a plain
 # `def` dependency on its thread pool, and those hops, not the database, were most of a
@@ -33,6 +35,14 @@ async def app_settings() -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+async def request_time() -> datetime:
+    """The current time for a route whose answer depends on the hour (tests pin it here)."""
+    return utcnow()
+
+
+NowDep = Annotated[datetime, Depends(request_time)]
 
 
 # Where api.caller_first leaves the caller it verified from the request's token, so the route's

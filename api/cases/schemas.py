@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from api.cases.models import Case, CaseMessage, CaseStatus, Priority
+from api.cases.opening_hours import OpeningHours
 from api.cases.service import StaffSender, case_deadline
 from api.changes.models import IdentityLevel
+from api.config import Settings
 from api.deps import CHANNELS
 from api.errors import InvalidValue
 from api.staff.models import Team
@@ -251,3 +253,52 @@ class RatingRecorded(BaseModel):
     score: int
     received_at: datetime
 
+
+class BankHolidayPublic(BaseModel):
+    day: date
+    name: str
+
+
+class OpeningHoursPublic(BaseModel):
+    """When the contact centre is open: public, so any verified caller may read it."""
+
+    open_now: bool
+    # The moment the answer is for, in the teams' local time.
+    at: datetime
+    # Today's hours (HH:MM, local), or None on a weekend or bank holiday.
+    today_opens: str | None
+    today_closes: str | None
+    # None while open; otherwise weekend, bank_holiday, not_open_yet or closed_for_the_day.
+    closed_because: Literal["weekend", "bank_holiday", "not_open_yet", "closed_for_the_day"] | None
+    bank_holiday_today: str | None
+    # While open: the next morning after today's closing, and today's closing. While closed:
+    # the next opening and the closing that follows it.
+    next_opens_at: datetime
+    next_opens_text: str
+    next_closes_at: datetime
+    next_closes_text: str
+    usual_hours: str
+    timezone: str
+    bank_holiday_region: str
+    upcoming_bank_holidays: list[BankHolidayPublic]
+
+    @classmethod
+    def of(cls, hours: OpeningHours, *, settings: Settings) -> OpeningHoursPublic:
+        return cls(
+            open_now=hours.open_now,
+            at=hours.at,
+            today_opens=f"{hours.today_opens:%H:%M}" if hours.today_opens else None,
+            today_closes=f"{hours.today_closes:%H:%M}" if hours.today_closes else None,
+            closed_because=hours.closed_because,
+            bank_holiday_today=hours.bank_holiday_today,
+            next_opens_at=hours.next_opens_at,
+            next_opens_text=hours.next_opens_text,
+            next_closes_at=hours.next_closes_at,
+            next_closes_text=hours.next_closes_text,
+            usual_hours=hours.usual_hours,
+            timezone=settings.timezone,
+            bank_holiday_region=settings.bank_holiday_region,
+            upcoming_bank_holidays=[
+                BankHolidayPublic(day=h.day, name=h.name) for h in hours.upcoming_bank_holidays
+            ],
+        )

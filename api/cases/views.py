@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.cases import service, sla
+from api.cases import opening_hours, service, sla
 from api.cases.schemas import (
     CaseOpen,
     CaseOpened,
@@ -14,12 +14,15 @@ from api.cases.schemas import (
     CaseSummary,
     MessageCreate,
     MessagePublic,
+    OpeningHoursPublic,
     RatingCreate,
     RatingRecorded,
     StatusChange,
 )
 from api.deps import (
+    CallerDep,
     ChannelDep,
+    NowDep,
     ServiceCaller,
     ServiceOrMemberCaller,
     SessionDep,
@@ -169,4 +172,17 @@ def record_rating(body: RatingCreate, caller: ServiceCaller, db: SessionDep) -> 
     )
     return RatingRecorded(
         conversation_id=rating.conversation_id, score=rating.score, received_at=rating.created_at
+    )
+
+
+# Public information, but behind a token like every /api/v1 route: the assistant asks with the
+# service token, staff and members with their own.
+@router.get("/opening-hours", response_model=OpeningHoursPublic)
+async def get_opening_hours(
+    _caller: CallerDep, now: NowDep, settings: SettingsDep
+) -> OpeningHoursPublic:
+    """Whether the contact centre is open now, today's hours, when it next opens and closes,
+    the usual hours and the bank holidays of the next fortnight."""
+    return OpeningHoursPublic.of(
+        opening_hours.opening_hours(at=now, settings=settings), settings=settings
     )

@@ -16,6 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy.orm import Session
 
 from api.ballots.service import list_ballots, spoken_date
+from api.cases.opening_hours import opening_hours
 from api.config import Settings
 from api.mail.settings import EmailSettings
 from api.money import money
@@ -67,6 +68,19 @@ def _rates(*, db_session: Session, today: date) -> list[dict[str, Any]]:
     ]
 
 
+def _opening(*, now: datetime, settings: Settings) -> dict[str, Any]:
+    # An email is read hours after it is answered, so the reply gives the usual hours and the
+    # bank holidays ahead rather than whether the doors are open this minute.
+    hours = opening_hours(at=now, settings=settings)
+    return {
+        "usual_hours": hours.usual_hours,
+        "bank_holidays": [
+            f"{spoken_date(holiday.day)} ({holiday.name})"
+            for holiday in hours.upcoming_bank_holidays
+        ],
+    }
+
+
 def render_reply(
     *,
     db_session: Session,
@@ -97,6 +111,7 @@ def render_reply(
         if intent in ("ballot_info", "industrial_action_info") else [],
         "rates": _rates(db_session=db_session, today=today)
         if intent in ("join_membership", "check_subscription") else [],
+        "opening": _opening(now=now, settings=settings) if intent == "opening_hours" else None,
     }
     text = _environment(False).get_template("email/inbound_reply.txt").render(**context)
     html = _environment(True).get_template("email/inbound_reply.html").render(**context)

@@ -35,7 +35,9 @@ from api.validation import usable_email
 CASE_REFERENCE = re.compile(r"\bCASE-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{7}\b", re.IGNORECASE)
 # Informational intents answered from the organisation's own published facts: nothing in the
 # answer depends on who sent the email.
-ANSWERED_INTENTS = frozenset({"ballot_info", "industrial_action_info", "join_membership"})
+ANSWERED_INTENTS = frozenset(
+    {"ballot_info", "industrial_action_info", "join_membership", "opening_hours"}
+)
 # Answered with the general rates, but the case stays open: the member may mean their own.
 GENERAL_RATES_INTENTS = frozenset({"check_subscription"})
 # Conversational intents say nothing about what an email needs, so a person reads it.

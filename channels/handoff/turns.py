@@ -45,7 +45,7 @@ ANSWERING_ACTIONS = frozenset({
     "action_check_subscription", "action_payment_failed", "action_make_payment",
     "action_renew_membership", "action_rejoin_membership", "action_membership_status",
     "action_ballot_eligibility", "action_ballot_paper_missing", "action_ballot_info",
-    "action_join_membership", "action_industrial_action_info",
+    "action_join_membership", "action_industrial_action_info", "action_opening_hours",
 })
 # Forms that are not a member's request in themselves.
 _SIDE_FORMS = frozenset({"identity_form", "rating_form"})

@@ -39,7 +39,7 @@ def test_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
             assert 0.0 <= system[variant]["accuracy"] <= 1.0
             assert 0.0 <= system[variant]["out_of_scope"] <= 1.0
     # The held-out set covers every intent of the assistant.
-    assert len(results["own"]["heldout"]["per_intent"]) == 31
+    assert len(results["own"]["heldout"]["per_intent"]) == 32
 
     report = (tmp_path / "benchmarks-nlu.md").read_text()
     assert report.startswith("## NLU")

@@ -44,6 +44,7 @@ SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
         ("cancel_membership", "membership"),
         ("membership_status", "membership"),
         ("request_human", "membership"),
+        ("opening_hours", "membership"),
         (None, "membership"),
     ],
 )

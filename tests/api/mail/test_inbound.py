@@ -322,6 +322,22 @@ def test_informational_questions_are_answered_from_the_published_facts(
     assert unsure["reference"] in unsure_reply.body_text
 
 
+def test_an_email_asking_the_opening_hours_is_answered_and_closed(
+    email_api: TestClient, db: Session
+) -> None:
+    asked = email_api.post("/api/v1/email/inbound", json=inbound(
+        intent="opening_hours", subject="Opening times", body_text="What time are you open till?",
+    )).json()
+
+    (reply,) = outbox(db)
+    assert asked["answer"] is True
+    assert "open Monday to Friday, 09:00 to 17:00, UK time" in reply.body_text
+    assert "Monday to Friday, 09:00 to 17:00, UK time" in (reply.body_html or "")
+    assert "https://union.example/chat" in reply.body_text
+    case = db.scalar(select(Case).where(Case.reference == asked["reference"]))
+    assert case is not None and case.status == CaseStatus.resolved
+
+
 @pytest.mark.parametrize(
     ("intent", "team", "priority", "deadline_field"),
     [
