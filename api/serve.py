@@ -8,7 +8,8 @@ connections out among them and starts a worker again when one dies.
 
 Nothing a worker keeps for itself decides anything: identity and staff lockouts, idempotency
 claims, payment links and sessions are rows in the database, and what a worker caches (its
-settings, engine, templates, bank holidays) is the same in every worker.
+settings, engine, templates, bank holidays, the tokens it verified, each only until it expires)
+is the same in every worker.
 
 The settings are read and checked here, once, before any worker starts: a bad one stops the
 start with one message instead of a traceback from each worker.
