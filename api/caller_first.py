@@ -33,7 +33,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.config import Settings
-from api.database import get_db
+from api.database import get_db, new_session
 from api.deps import NOT_SIGNED_IN, VERIFIED_CALLER, app_settings
 from api.security import InvalidToken, caller_from_authorization
 
@@ -66,9 +66,14 @@ class KeyedDoor:
 
 @contextmanager
 def _session_of(app: object) -> Any:
-    """A database session from the provider the routes use (a test's override included)."""
-    overrides = getattr(app, "dependency_overrides", {})
-    sessions = overrides.get(get_db, get_db)()
+    """A database session from where the routes get theirs: a test's override of get_db (a
+    plain generator), or else a new session on the process's engine, as get_db makes."""
+    override = getattr(app, "dependency_overrides", {}).get(get_db)
+    if override is None:
+        with new_session() as session:
+            yield session
+        return
+    sessions = override()
     try:
         yield next(sessions)
     finally:

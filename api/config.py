@@ -48,6 +48,9 @@ class Settings(DatabaseSettings):
     channel_secret: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Worker processes `python -m api.serve` starts: one process runs Python on one core at a
+    # time, so a second core needs a second process. Development and the tests keep one.
+    api_workers: int = Field(default=1, ge=1, le=32)
     public_url: str = "http://127.0.0.1:8000"
     # As long as a Rasa conversation session: a member verified once stays verified until the
     # session expires.

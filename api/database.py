@@ -6,11 +6,12 @@ Nothing is connected at import time. Imports no domain, so every domain can use 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from anyio import CancelScope, to_thread
 from sqlalchemy import Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -102,7 +103,19 @@ def new_session() -> Session:
     return _session_factory()()
 
 
-def get_db() -> Iterator[Session]:
-    """FastAPI dependency: one session per request, closed afterwards."""
-    with new_session() as session:
+async def get_db() -> AsyncIterator[Session]:
+    """FastAPI dependency: one session per request, closed afterwards.
+
+    Opened on the event loop: a session connects at its first query, which runs in the thread
+    pool with the rest of the route's database work. Closed in the pool, because closing hands
+    its connection back and the pool rolls it back (over the network, on PostgreSQL). As a
+    plain generator, FastAPI ran both ends in the pool: two trips to it where one will do.
+    """
+    session = new_session()
+    try:
         yield session
+    finally:
+        # Shielded: a request cancelled meanwhile (the caller went away) still gives its
+        # connection back.
+        with CancelScope(shield=True):
+            await to_thread.run_sync(session.close)

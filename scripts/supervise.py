@@ -105,8 +105,8 @@ def processes() -> dict[str, tuple[list[str], dict[str, str]]]:
     secret = actions_secret()
     found = {
         "api": (
-            [API_PY, "-m", "uvicorn", "api.main:create_app", "--factory",
-             "--host", api_host, "--port", api_port],
+            # uvicorn with MEMBERDESK_API_WORKERS worker processes (one unless it is set).
+            [API_PY, "-m", "api.serve", "--host", api_host, "--port", api_port],
             {},
         ),
         # It binds to MEMBERDESK_ACTIONS_HOST itself (actions/server.py).

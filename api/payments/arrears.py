@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from api.members.models import Member
@@ -13,16 +13,18 @@ from api.members.schemas import MemberPublic
 from api.money import PENNY
 from api.payments.models import Collection, CollectionStatus
 
+# Built once: every look-up of a member's record asks it, and building it took five times the
+# CPU of running it.
+_UNPAID_FAILED = select(func.coalesce(func.sum(Collection.amount), 0)).where(
+    Collection.member_id == bindparam("member_id"),
+    Collection.status == CollectionStatus.failed,
+    Collection.settled_on.is_(None),
+)
+
 
 def arrears_for(*, db_session: Session, member: Member) -> Decimal:
     """Arrears brought forward from the CRM plus failed collections not since settled."""
-    unpaid = db_session.scalar(
-        select(func.coalesce(func.sum(Collection.amount), 0)).where(
-            Collection.member_id == member.id,
-            Collection.status == CollectionStatus.failed,
-            Collection.settled_on.is_(None),
-        )
-    )
+    unpaid = db_session.scalar(_UNPAID_FAILED, {"member_id": member.id})
     total = Decimal(member.arrears_brought_forward or 0) + Decimal(unpaid or 0)
     return total.quantize(PENNY)
 

@@ -40,4 +40,7 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4)"]
-CMD ["python", "-m", "uvicorn", "api.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+# uvicorn with MEMBERDESK_API_WORKERS worker processes (api/serve.py): one process uses one
+# core, so production runs two unless the deployment says otherwise.
+ENV MEMBERDESK_API_WORKERS=2
+CMD ["python", "-m", "api.serve", "--host", "0.0.0.0", "--port", "8000"]
