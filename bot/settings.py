@@ -31,8 +31,10 @@ class BotSettings:
     api_timeout: float
     # Signs the identity a channel verified; the actions check it (bot.identity).
     channel_secret: str
-    # Where the actions keep requests that could not reach the API, to replay them.
+    # Where the actions keep requests that could not reach the API, to replay them: a SQLite
+    # file for one machine, or (when set) a database URL every action server replica shares.
     pending_store: str = PENDING_STORE
+    pending_store_url: str = ""
     # What Rasa presents to the action server (actions.server); empty: nothing is checked,
     # which only development allows (`actions_secret_required`).
     actions_secret: str = ""
@@ -55,6 +57,7 @@ def read_settings() -> BotSettings:
             "MEMBERDESK_CHANNEL_SECRET", env("MEMBERDESK_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
         ),
         pending_store=env("MEMBERDESK_PENDING_STORE", PENDING_STORE),
+        pending_store_url=env("MEMBERDESK_PENDING_STORE_URL", ""),
         actions_secret=env("MEMBERDESK_ACTIONS_SECRET", ""),
         actions_host=env("MEMBERDESK_ACTIONS_HOST", "127.0.0.1"),
         rest_token=env("MEMBERDESK_REST_TOKEN", ""),

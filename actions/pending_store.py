@@ -1,0 +1,220 @@
+"""Where kept requests live: one SQLAlchemy Core table, in SQLite or PostgreSQL.
+
+`make run` and most tests keep them in a SQLite file (`MEMBERDESK_PENDING_STORE`). A deployment
+with several action server replicas keeps them in PostgreSQL (`MEMBERDESK_PENDING_STORE_URL`),
+so a request outlives the pod that kept it and whichever replica is alive replays it.
+
+Replicas share the rows by claiming them: a claim names its claimer and lasts a lease. A row is
+sent only by the claimer holding it, and the lease is renewed before each send, so two replicas
+never send the same row at the same time; a replica that dies mid-replay leaves its rows to
+another once the lease runs out.
+
+Member tokens are stored with their rows, in clear, as they always were: a member token lasts
+minutes (a kept change whose token ran out goes to staff instead), and the store is the action
+server's own, reached only with its own credentials; no secret exists yet to encrypt them with.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.settings import get_settings
+
+metadata = sa.MetaData()
+pending_requests = sa.Table(
+    "pending_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("outcome", sa.Text),
+    sa.Column("member_token", sa.Text),
+    sa.Column("idempotency_key", sa.Text),
+    sa.Column("claimed_by", sa.Text),
+    sa.Column("claimed_until", sa.Float),
+)
+# Columns an older store may lack. Rows without a token go to staff; rows without a key are
+# replayed as they always were; rows without a claim are free to claim.
+ADDED_LATER = ("member_token", "idempotency_key", "claimed_by", "claimed_until")
+COLUMNS = ("id", "method", "path", "body", "channel", "attempts", "member_token", "idempotency_key")
+# Long enough for one send and its fallback to staff (each bounded by the API timeout).
+LEASE_SECONDS = 60.0
+# Oldest first, so a member's changes are replayed in the order asked; a second replica takes
+# the next batch only when more than this many are waiting.
+BATCH = 100
+# Any number both replicas agree on: serialises creating and upgrading the table.
+_SCHEMA_LOCK = 0x6D656D62
+
+
+def store_url() -> str:
+    """The shared store's URL if one is set, else the SQLite file's."""
+    settings = get_settings()
+    return settings.pending_store_url or f"sqlite:///{Path(settings.pending_store)}"
+
+
+def engine() -> Engine:
+    return _engine(store_url())
+
+
+@lru_cache
+def _engine(url: str) -> Engine:
+    made = sa.engine.make_url(url)
+    if made.get_backend_name() == "sqlite":
+        if made.database:
+            Path(made.database).parent.mkdir(parents=True, exist_ok=True)
+        built = sa.create_engine(made, connect_args={"timeout": 10}, future=True)
+    else:
+        # pool_pre_ping: a replica outlives PostgreSQL restarts and failovers.
+        built = sa.create_engine(made, pool_pre_ping=True, pool_size=2, future=True)
+    with built.begin() as conn:
+        _create_or_upgrade(conn)
+    return built
+
+
+def _create_or_upgrade(conn: Connection) -> None:
+    """The table as this version needs it, keeping every row an older version stored."""
+    if conn.dialect.name == "postgresql":
+        # Replicas starting together would otherwise race to create the same table.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+    metadata.create_all(conn, checkfirst=True)
+    present = {column["name"] for column in sa.inspect(conn).get_columns("pending_requests")}
+    for name in ADDED_LATER:
+        if name not in present:
+            kind = pending_requests.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE pending_requests ADD COLUMN {name} {kind}"))
+
+
+def add(
+    *,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    channel: str,
+    member_token: str | None,
+    idempotency_key: str | None,
+) -> int:
+    """Store one request; its id."""
+    with engine().begin() as conn:
+        result = conn.execute(
+            pending_requests.insert().values(
+                created=time.time(),
+                method=method,
+                path=path,
+                body=json.dumps(body),
+                channel=channel,
+                member_token=member_token,
+                idempotency_key=idempotency_key,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def unsettled() -> list[dict[str, Any]]:
+    """Requests not yet replayed, oldest first, claimed or not."""
+    table = pending_requests
+    query = (
+        sa.select(*(table.c[name] for name in COLUMNS))
+        .where(table.c.outcome.is_(None))
+        .order_by(table.c.id)
+    )
+    with engine().connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def new_claimer() -> str:
+    """A name for one replay pass, unique across replicas."""
+    return uuid.uuid4().hex
+
+
+def claim(claimer: str, *, limit: int = BATCH, lease: float = LEASE_SECONDS) -> list[dict]:
+    """Take up to `limit` unsettled rows nobody holds (or whose holder's lease ran out).
+
+    PostgreSQL skips rows another claimer has locked this instant, and re-checks the claim
+    conditions on each row it updates, so two claimers never take the same row. SQLite has
+    one writer at a time, which gives the same.
+    """
+    table, now = pending_requests, time.time()
+    free = sa.and_(
+        table.c.outcome.is_(None),
+        sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+    )
+    candidates = (
+        sa.select(table.c.id)
+        .where(free)
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    with engine().begin() as conn:
+        conn.execute(
+            table.update()
+            .where(table.c.id.in_(candidates), free)
+            .values(claimed_by=claimer, claimed_until=now + lease)
+        )
+        rows = conn.execute(
+            sa.select(*(table.c[name] for name in COLUMNS))
+            .where(table.c.claimed_by == claimer, table.c.outcome.is_(None))
+            .order_by(table.c.id)
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+def still_held(claimer: str, row_id: int, *, lease: float = LEASE_SECONDS) -> bool:
+    """Renew the claim on one row just before sending it; False if another claimer took it."""
+    table, now = pending_requests, time.time()
+    with engine().begin() as conn:
+        result = conn.execute(
+            table.update()
+            .where(
+                table.c.id == row_id,
+                table.c.claimed_by == claimer,
+                table.c.outcome.is_(None),
+                table.c.claimed_until >= now,
+            )
+            .values(claimed_until=now + lease)
+        )
+        return result.rowcount == 1
+
+
+def settle(row_id: int, outcome: str) -> None:
+    """What became of a row; it is never sent again."""
+    table = pending_requests
+    with engine().begin() as conn:
+        conn.execute(
+            table.update()
+            .where(table.c.id == row_id)
+            .values(outcome=outcome, claimed_by=None, claimed_until=None)
+        )
+
+
+def not_yet(row_id: int) -> None:
+    """The API is still down: count the attempt."""
+    table = pending_requests
+    with engine().begin() as conn:
+        conn.execute(
+            table.update().where(table.c.id == row_id).values(attempts=table.c.attempts + 1)
+        )
+
+
+def release(claimer: str) -> None:
+    """Give back what this claimer still holds, for the next pass (here or on another replica)."""
+    table = pending_requests
+    with engine().begin() as conn:
+        conn.execute(
+            table.update()
+            .where(table.c.claimed_by == claimer, table.c.outcome.is_(None))
+            .values(claimed_by=None, claimed_until=None)
+        )
