@@ -7,7 +7,8 @@ so a request outlives the pod that kept it and whichever replica is alive replay
 Replicas share the rows by claiming them: a claim names its claimer and lasts a lease. A row is
 sent only by the claimer holding it, and the lease is renewed before each send, so two replicas
 never send the same row at the same time; a replica that dies mid-replay leaves its rows to
-another once the lease runs out.
+another once the lease runs out. One claimer replays at a time, oldest first, so a member who
+asked for two changes during an outage has them made in the order asked.
 
 Member tokens are stored with their rows, in clear, as they always were: a member token lasts
 minutes (a kept change whose token ran out goes to staff instead), and the store is the action
@@ -26,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.settings import get_settings
+from bot.settings import get_settings, pending_store_url_checked
 
 metadata = sa.MetaData()
 pending_requests = sa.Table(
@@ -51,17 +52,16 @@ ADDED_LATER = ("member_token", "idempotency_key", "claimed_by", "claimed_until")
 COLUMNS = ("id", "method", "path", "body", "channel", "attempts", "member_token", "idempotency_key")
 # Long enough for one send and its fallback to staff (each bounded by the API timeout).
 LEASE_SECONDS = 60.0
-# Oldest first, so a member's changes are replayed in the order asked; a second replica takes
-# the next batch only when more than this many are waiting.
+# Rows one replay pass takes, oldest first; the next pass (here or elsewhere) takes the rest.
 BATCH = 100
-# Any number both replicas agree on: serialises creating and upgrading the table.
+# Numbers every replica agrees on: serialise creating and upgrading the table, and claiming.
 _SCHEMA_LOCK = 0x6D656D62
+_CLAIM_LOCK = 0x6D656D63
 
 
 def store_url() -> str:
     """The shared store's URL if one is set, else the SQLite file's."""
-    settings = get_settings()
-    return settings.pending_store_url or f"sqlite:///{Path(settings.pending_store)}"
+    return pending_store_url_checked(get_settings())
 
 
 def engine() -> Engine:
@@ -139,16 +139,19 @@ def new_claimer() -> str:
 
 
 def claim(claimer: str, *, limit: int = BATCH, lease: float = LEASE_SECONDS) -> list[dict]:
-    """Take up to `limit` unsettled rows nobody holds (or whose holder's lease ran out).
+    """The oldest `limit` unsettled rows, unless another claimer's lease is still running.
 
-    PostgreSQL skips rows another claimer has locked this instant, and re-checks the claim
-    conditions on each row it updates, so two claimers never take the same row. SQLite has
-    one writer at a time, which gives the same.
+    Claims are made one at a time (PostgreSQL: an advisory lock held until the claim commits;
+    SQLite: one writer at a time), so the next claimer sees the last one's rows. Within a claim,
+    the conditions are re-checked on each row updated, and rows another transaction has locked
+    are skipped, so a row is never taken twice.
     """
     table, now = pending_requests, time.time()
+    held = table.alias("held")
     free = sa.and_(
         table.c.outcome.is_(None),
         sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+        ~sa.exists().where(held.c.outcome.is_(None), held.c.claimed_until >= now),
     )
     candidates = (
         sa.select(table.c.id)
@@ -159,6 +162,8 @@ def claim(claimer: str, *, limit: int = BATCH, lease: float = LEASE_SECONDS) -> 
         .scalar_subquery()
     )
     with engine().begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
         conn.execute(
             table.update()
             .where(table.c.id.in_(candidates), free)

@@ -22,8 +22,11 @@ import psycopg2
 import pytest
 
 from actions import pending, pending_store
-from bot.settings import get_settings
+from actions.base import SOMETHING_WRONG
+from actions.records import SubmitAddress
+from bot.settings import UnsafeSettings, get_settings, pending_store_url_checked, read_settings
 from tests.bot.servers import RecordsApi
+from tests.bot.trackers import run, texts, tracker, verified_slots
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
@@ -162,6 +165,30 @@ def test_rows_a_crashed_replica_claimed_go_to_another_once_its_lease_runs_out(
     assert pending.waiting() == []
 
 
+def test_while_one_replica_replays_the_others_wait_so_changes_keep_their_order(
+    store: RecordsApi,
+) -> None:
+    kept = [
+        pending.keep(
+            method="PUT",
+            path="/members/1000072/address",
+            body={"town": town},
+            channel="rest",
+            member_token="token",
+            idempotency_key=f"key-{town}",
+        )
+        for town in ("Leeds", "York", "Hull")
+    ]
+    first = pending_store.new_claimer()
+
+    assert [row["id"] for row in pending_store.claim(first, limit=1)] == kept[:1]
+    # The newer changes are free, but taking them now could make York before Leeds.
+    assert pending_store.claim(pending_store.new_claimer()) == []
+    pending_store.settle(kept[0], "done")
+    pending_store.release(first)
+    assert [row["id"] for row in pending_store.claim(pending_store.new_claimer())] == kept[1:]
+
+
 def test_a_replica_whose_lease_ran_out_does_not_send_what_another_took_over(
     store: RecordsApi,
 ) -> None:
@@ -211,3 +238,54 @@ def test_a_store_kept_by_an_older_version_is_upgraded_and_replayed(
         columns = {row[1] for row in upgraded.execute("PRAGMA table_info(pending_requests)")}
     upgraded.close()
     assert set(pending_store.ADDED_LATER) <= columns
+
+
+def test_with_the_store_down_too_the_member_is_not_told_the_request_was_saved(
+    actions_env: RecordsApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slots = {
+        **verified_slots(actions_env, "1000071"),
+        "new_address_line1": "2 Gone Road",
+        "new_town": "Hull",
+        "new_postcode": "HU1 1AA",
+    }
+    before = actions_env.member("1000071")["address_line1"]
+    # Neither the records API nor the store's PostgreSQL answers (nothing listens on port 9).
+    monkeypatch.setenv("MEMBERDESK_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv(
+        "MEMBERDESK_PENDING_STORE_URL", "postgresql+psycopg2://postgres@127.0.0.1:9/x"
+    )
+    get_settings.cache_clear()
+
+    _, messages = run(SubmitAddress(), tracker(slots=slots, intent="affirm", text="yes"))
+
+    said = texts(messages)
+    assert SOMETHING_WRONG in said and "saved your request" not in said
+    monkeypatch.setenv("MEMBERDESK_API_URL", actions_env.url)
+    get_settings.cache_clear()
+    assert actions_env.member("1000071")["address_line1"] == before
+
+
+@pytest.mark.parametrize(
+    "url", ["memberdesk_pending", "mysql://u:p@db/pending", "postgresql://", "postgres:/db"]
+)
+def test_a_store_url_that_is_not_a_database_url_is_refused_before_starting(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMBERDESK_PENDING_STORE_URL", url)
+    with pytest.raises(UnsafeSettings, match="must be a database URL"):
+        pending_store_url_checked(read_settings())
+
+
+def test_outside_development_a_file_on_one_machine_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MEMBERDESK_PENDING_STORE_URL", raising=False)
+    monkeypatch.setenv("MEMBERDESK_ENV", "staging")
+    monkeypatch.setenv("MEMBERDESK_SERVICE_TOKEN", "s" * 40)
+    monkeypatch.setenv("MEMBERDESK_CHANNEL_SECRET", "c" * 40)
+    with pytest.raises(UnsafeSettings, match="MEMBERDESK_PENDING_STORE_URL"):
+        pending_store_url_checked(read_settings())
+    monkeypatch.setenv("MEMBERDESK_ENV", "development")
+    monkeypatch.setenv("MEMBERDESK_PENDING_STORE", "var/kept.sqlite3")
+    assert pending_store_url_checked(read_settings()) == "sqlite:///var/kept.sqlite3"
