@@ -195,13 +195,13 @@ def still_held(claimer: str, row_id: int, *, lease: float = LEASE_SECONDS) -> bo
 
 
 def settle(row_id: int, outcome: str) -> None:
-    """What became of a row; it is never sent again."""
+    """What became of a row; it is never sent again, so its member's token is not kept."""
     table = pending_requests
     with engine().begin() as conn:
         conn.execute(
             table.update()
             .where(table.c.id == row_id)
-            .values(outcome=outcome, claimed_by=None, claimed_until=None)
+            .values(outcome=outcome, member_token=None, claimed_by=None, claimed_until=None)
         )
 
 

@@ -20,39 +20,31 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+import sqlalchemy as sa
 
 from actions import pending, pending_store
 from actions.base import SOMETHING_WRONG
 from actions.records import SubmitAddress
+from bench.serving.databases import POSTGRES, postgres_database
 from bot.settings import UnsafeSettings, get_settings, pending_store_url_checked, read_settings
 from tests.bot.servers import RecordsApi
 from tests.bot.trackers import run, texts, tracker, verified_slots
-
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A database of its own for this run, dropped afterwards."""
     try:
-        admin = psycopg2.connect(dbname="postgres", **POSTGRES)
+        psycopg2.connect(dbname="postgres", **POSTGRES).close()
     except psycopg2.OperationalError as exc:
         if os.environ.get("MEMBERDESK_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL not reachable: {exc}")
         pytest.skip(f"PostgreSQL not reachable: {exc}")
-    admin.autocommit = True
-    name = f"memberdesk_pending_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    try:
+    with postgres_database(f"memberdesk_pending_{uuid.uuid4().hex[:12]}") as name:
+        url = f"postgresql+psycopg2://{POSTGRES['user']}@127.0.0.1:{POSTGRES['port']}/{name}"
         yield url
-    finally:
         pending_store._engine(url).dispose()
         pending_store._engine.cache_clear()
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -186,6 +178,10 @@ def test_while_one_replica_replays_the_others_wait_so_changes_keep_their_order(
     assert pending_store.claim(pending_store.new_claimer()) == []
     pending_store.settle(kept[0], "done")
     pending_store.release(first)
+    table = pending_store.pending_requests
+    with pending_store.engine().connect() as conn:
+        settled = conn.execute(sa.select(table).where(table.c.id == kept[0])).one()
+    assert (settled.outcome, settled.member_token) == ("done", None), "no token kept once sent"
     assert [row["id"] for row in pending_store.claim(pending_store.new_claimer())] == kept[1:]
 
 
