@@ -59,26 +59,34 @@ async def replay_once(
     *, batch: int = pending_store.BATCH, lease: float = pending_store.LEASE_SECONDS
 ) -> int:
     """Replay what this replica can claim; returns how many were settled (done or refused)."""
+    # The store is reached in a worker thread: the action server's event loop keeps serving
+    # members while a replay waits on the database.
+    store = asyncio.to_thread
     claimer = pending_store.new_claimer()
     settled = 0
     try:
-        for item in pending_store.claim(claimer, limit=batch, lease=lease):
-            if not pending_store.still_held(claimer, item["id"], lease=lease):
+        for item in await store(pending_store.claim, claimer, limit=batch, lease=lease):
+            if not await store(pending_store.still_held, claimer, item["id"], lease=lease):
                 continue  # this pass was too slow and another replica took the row over
             try:
                 outcome = await _replay(item)
             except RecordsApiUnavailable:
-                pending_store.not_yet(item["id"])
+                await store(pending_store.not_yet, item["id"])
                 break  # still down: keep the order, try again later
             except RecordsApiRefused as exc:
                 # Refused on its merits (e.g. the value became invalid): recorded, not retried.
                 outcome = f"refused: {exc.status} {exc.detail}"[:300]
                 log.warning("pending request %s refused: %s", item["id"], outcome)
-            pending_store.settle(item["id"], outcome)
+            await store(pending_store.settle, item["id"], outcome)
             settled += 1
     finally:
-        # What this pass did not get to is free for the next, here or on another replica.
-        pending_store.release(claimer)
+        # What this pass did not get to is free for the next, here or on another replica. If
+        # the store cannot be reached to say so, the lease frees the rows; and whatever ended
+        # the pass (the server stopping, the store being down) is what is raised, not this.
+        try:
+            await store(pending_store.release, claimer)
+        except Exception:  # noqa: BLE001
+            log.warning("could not give back pending requests; their lease will", exc_info=True)
     return settled
 
 

@@ -18,6 +18,7 @@ server's own, reached only with its own credentials; no secret exists yet to enc
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from functools import lru_cache
@@ -52,11 +53,13 @@ ADDED_LATER = ("member_token", "idempotency_key", "claimed_by", "claimed_until")
 COLUMNS = ("id", "method", "path", "body", "channel", "attempts", "member_token", "idempotency_key")
 # Long enough for one send and its fallback to staff (each bounded by the API timeout).
 LEASE_SECONDS = 60.0
+CONNECT_TIMEOUT_SECONDS = 5
 # Rows one replay pass takes, oldest first; the next pass (here or elsewhere) takes the rest.
 BATCH = 100
 # Numbers every replica agrees on: serialise creating and upgrading the table, and claiming.
 _SCHEMA_LOCK = 0x6D656D62
 _CLAIM_LOCK = 0x6D656D63
+_making = threading.Lock()
 
 
 def store_url() -> str:
@@ -65,7 +68,10 @@ def store_url() -> str:
 
 
 def engine() -> Engine:
-    return _engine(store_url())
+    # The replayer's thread and an action keeping a request may ask at the same moment: one
+    # creates the engine (and the table), the other waits for it.
+    with _making:
+        return _engine(store_url())
 
 
 @lru_cache
@@ -76,10 +82,25 @@ def _engine(url: str) -> Engine:
             Path(made.database).parent.mkdir(parents=True, exist_ok=True)
         built = sa.create_engine(made, connect_args={"timeout": 10}, future=True)
     else:
-        # pool_pre_ping: a replica outlives PostgreSQL restarts and failovers.
-        built = sa.create_engine(made, pool_pre_ping=True, pool_size=2, future=True)
-    with built.begin() as conn:
-        _create_or_upgrade(conn)
+        # pool_pre_ping: a replica outlives PostgreSQL restarts and failovers. connect_timeout:
+        # keeping a request runs while a member waits, so an unreachable database fails fast.
+        built = sa.create_engine(
+            made,
+            pool_pre_ping=True,
+            pool_size=2,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            future=True,
+        )
+    try:
+        with built.begin() as conn:
+            _create_or_upgrade(conn)
+    except sa.exc.OperationalError:
+        # Another process created the table between our look and our CREATE (SQLite has no
+        # advisory lock); the second look sees it. PostgreSQL's failure is the database's own.
+        if built.dialect.name != "sqlite":
+            raise
+        with built.begin() as conn:
+            _create_or_upgrade(conn)
     return built
 
 
