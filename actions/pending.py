@@ -1,8 +1,9 @@
 """Requests kept while the records API is down, replayed when it is back.
 
 A member who asked for something while the API was unreachable is told so honestly; what they
-asked for is written here (a small SQLite file, so it survives a restart of the action server)
-and replayed once the API answers again. Nothing is lost.
+asked for is written to the pending store (actions.pending_store: a SQLite file on one machine,
+PostgreSQL shared by every replica in a deployment) and replayed once the API answers again, by
+whichever action server claims it first. Nothing is lost.
 
 A member's change is replayed with that member's own token, never the service token, which
 could reach any record. When the token has run out by then (or never was one), the change goes
@@ -14,40 +15,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
-import time
-from pathlib import Path
 from typing import Any
 
+from actions import pending_store
 from actions.api_client import RecordsApi
 from bot.records import RecordsApiRefused, RecordsApiUnavailable, already_received
-from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 REPLAY_EVERY_SECONDS = 30
 # Kept requests the service itself makes, and so may make again: cases.
 SERVICE_PATHS = frozenset({"/cases"})
 _replayer: asyncio.Task[None] | None = None
-
-
-def _connect() -> sqlite3.Connection:
-    path = Path(get_settings().pending_store)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=10)
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS pending_requests ("
-        " id INTEGER PRIMARY KEY, created REAL NOT NULL, method TEXT NOT NULL,"
-        " path TEXT NOT NULL, body TEXT NOT NULL, channel TEXT NOT NULL,"
-        " attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT, member_token TEXT,"
-        " idempotency_key TEXT)"
-    )
-    # A store kept by an older version: rows without a token go to staff; rows without a key
-    # are replayed as they always were.
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(pending_requests)")}
-    for column in ("member_token", "idempotency_key"):
-        if column not in columns:
-            conn.execute(f"ALTER TABLE pending_requests ADD COLUMN {column} TEXT")
-    return conn
 
 
 def keep(
@@ -59,54 +37,56 @@ def keep(
     member_token: str | None = None,
     idempotency_key: str | None = None,
 ) -> int:
-    """Store a request for replay (a member's with their token and key); returns its local id."""
-    with _connect() as conn:
-        cursor = conn.execute(
-            "INSERT INTO pending_requests"
-            " (created, method, path, body, channel, member_token, idempotency_key)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (time.time(), method, path, json.dumps(body), channel, member_token,
-             idempotency_key),
-        )
-        ensure_replaying()
-        return int(cursor.lastrowid or 0)
+    """Store a request for replay (a member's with their token and key); returns its id."""
+    kept = pending_store.add(
+        method=method,
+        path=path,
+        body=body,
+        channel=channel,
+        member_token=member_token,
+        idempotency_key=idempotency_key,
+    )
+    ensure_replaying()
+    return kept
 
 
 def waiting() -> list[dict[str, Any]]:
     """Requests not yet replayed, oldest first."""
-    with _connect() as conn:
-        rows = conn.execute(
-            "SELECT id, method, path, body, channel, attempts, member_token, idempotency_key"
-            " FROM pending_requests WHERE outcome IS NULL ORDER BY id"
-        ).fetchall()
-    columns = (
-        "id", "method", "path", "body", "channel", "attempts", "member_token", "idempotency_key"
-    )
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+    return pending_store.unsettled()
 
 
-async def replay_once() -> int:
-    """Replay what is waiting; returns how many were settled (done or refused for good)."""
+async def replay_once(
+    *, batch: int = pending_store.BATCH, lease: float = pending_store.LEASE_SECONDS
+) -> int:
+    """Replay what this replica can claim; returns how many were settled (done or refused)."""
+    # The store is reached in a worker thread: the action server's event loop keeps serving
+    # members while a replay waits on the database.
+    store = asyncio.to_thread
+    claimer = pending_store.new_claimer()
     settled = 0
-    for item in waiting():
+    try:
+        for item in await store(pending_store.claim, claimer, limit=batch, lease=lease):
+            if not await store(pending_store.still_held, claimer, item["id"], lease=lease):
+                continue  # this pass was too slow and another replica took the row over
+            try:
+                outcome = await _replay(item)
+            except RecordsApiUnavailable:
+                await store(pending_store.not_yet, item["id"])
+                break  # still down: keep the order, try again later
+            except RecordsApiRefused as exc:
+                # Refused on its merits (e.g. the value became invalid): recorded, not retried.
+                outcome = f"refused: {exc.status} {exc.detail}"[:300]
+                log.warning("pending request %s refused: %s", item["id"], outcome)
+            await store(pending_store.settle, item["id"], outcome)
+            settled += 1
+    finally:
+        # What this pass did not get to is free for the next, here or on another replica. If
+        # the store cannot be reached to say so, the lease frees the rows; and whatever ended
+        # the pass (the server stopping, the store being down) is what is raised, not this.
         try:
-            outcome = await _replay(item)
-        except RecordsApiUnavailable:
-            with _connect() as conn:
-                conn.execute(
-                    "UPDATE pending_requests SET attempts = attempts + 1 WHERE id = ?",
-                    (item["id"],),
-                )
-            break  # still down: keep the order, try again later
-        except RecordsApiRefused as exc:
-            # Refused on its merits (e.g. the value became invalid): recorded, not retried.
-            outcome = f"refused: {exc.status} {exc.detail}"[:300]
-            log.warning("pending request %s refused: %s", item["id"], outcome)
-        with _connect() as conn:
-            conn.execute(
-                "UPDATE pending_requests SET outcome = ? WHERE id = ?", (outcome, item["id"])
-            )
-        settled += 1
+            await store(pending_store.release, claimer)
+        except Exception:  # noqa: BLE001
+            log.warning("could not give back pending requests; their lease will", exc_info=True)
     return settled
 
 

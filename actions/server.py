@@ -27,7 +27,7 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from bot.settings import actions_secret_required, get_settings
+from bot.settings import actions_secret_required, get_settings, pending_store_url_checked
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     utils.update_sanic_log_level()
     settings = get_settings()
     secret = actions_secret_required(settings)  # refuses to start without one outside development
+    # Checked, not connected: with its database down the server still answers members honestly.
+    pending_store_url_checked(settings)
     if secret is None:
         log.warning("MEMBERDESK_ACTIONS_SECRET is not set: anyone who reaches this port can "
                     "run actions (development only)")

@@ -16,6 +16,8 @@ from functools import lru_cache
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
 DEVELOPMENT_SERVICE_TOKEN = "development-only-service-token"  # noqa: S105
 PENDING_STORE = "var/pending-requests.sqlite3"
+# What MEMBERDESK_PENDING_STORE_URL may name: the drivers the assistant's image installs.
+PENDING_STORE_SCHEMES = ("postgresql", "postgresql+psycopg2", "sqlite")
 
 
 class UnsafeSettings(RuntimeError):
@@ -31,8 +33,10 @@ class BotSettings:
     api_timeout: float
     # Signs the identity a channel verified; the actions check it (bot.identity).
     channel_secret: str
-    # Where the actions keep requests that could not reach the API, to replay them.
+    # Where the actions keep requests that could not reach the API, to replay them: a SQLite
+    # file for one machine, or (when set) a database URL every action server replica shares.
     pending_store: str = PENDING_STORE
+    pending_store_url: str = ""
     # What Rasa presents to the action server (actions.server); empty: nothing is checked,
     # which only development allows (`actions_secret_required`).
     actions_secret: str = ""
@@ -55,6 +59,7 @@ def read_settings() -> BotSettings:
             "MEMBERDESK_CHANNEL_SECRET", env("MEMBERDESK_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
         ),
         pending_store=env("MEMBERDESK_PENDING_STORE", PENDING_STORE),
+        pending_store_url=env("MEMBERDESK_PENDING_STORE_URL", ""),
         actions_secret=env("MEMBERDESK_ACTIONS_SECRET", ""),
         actions_host=env("MEMBERDESK_ACTIONS_HOST", "127.0.0.1"),
         rest_token=env("MEMBERDESK_REST_TOKEN", ""),
@@ -93,3 +98,27 @@ def actions_secret_required(settings: BotSettings) -> str | None:
             "Rasa, which sends it (bot/endpoints.yml)."
         )
     return None
+
+
+def pending_store_url_checked(settings: BotSettings) -> str:
+    """The action server's store for kept requests, checked before it starts.
+
+    A mistyped URL would otherwise show only when the records API is down, the one time the
+    store is needed. Outside development and test a shared database is required: a file on one
+    replica's disk is lost with it, and the other replicas never replay what it kept.
+    """
+    url = settings.pending_store_url
+    if url:
+        scheme, separator, rest = url.partition("://")
+        if not separator or scheme not in PENDING_STORE_SCHEMES or not rest.strip("/"):
+            raise UnsafeSettings(
+                "MEMBERDESK_PENDING_STORE_URL must be a database URL "
+                "(postgresql+psycopg2://USER:PASSWORD@HOST:5432/memberdesk_pending)."
+            )
+        return url
+    if settings.environment not in ("development", "test"):
+        raise UnsafeSettings(
+            "Set MEMBERDESK_PENDING_STORE_URL to a PostgreSQL database every action server "
+            "shares: requests kept in a local file are lost with the machine or pod."
+        )
+    return f"sqlite:///{settings.pending_store}"

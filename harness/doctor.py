@@ -121,6 +121,16 @@ def _service_findings(env: Mapping[str, str], serving: bool) -> Iterable[Finding
         yield Finding("unsafe", "MEMBERDESK_DATABASE_URL",
                       "the embedded SQLite file: one writer at a time, on one machine's disk",
                       "point it at PostgreSQL (postgresql+psycopg2://USER:PASSWORD@HOST/DB)")
+    # The action server's own store (actions/pending_store.py): a file there is lost with the
+    # machine or pod, and other replicas never replay what it kept.
+    pending = env.get("MEMBERDESK_PENDING_STORE_URL", "")
+    if serving and (not pending or pending.startswith("sqlite")):
+        yield Finding("unsafe", "MEMBERDESK_PENDING_STORE_URL",
+                      "requests kept during a records API outage would be in a SQLite file on "
+                      "one action server's disk" if pending else "not set: requests kept during "
+                      "a records API outage would be in a file on one action server's disk",
+                      "point it at PostgreSQL (postgresql+psycopg2://USER:PASSWORD@HOST/"
+                      "memberdesk_pending)")
     public = env.get("MEMBERDESK_PUBLIC_URL", "")
     if serving and urlsplit(public).scheme != "https":
         yield Finding("unsafe", "MEMBERDESK_PUBLIC_URL",

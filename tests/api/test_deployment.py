@@ -65,6 +65,7 @@ SECRET_NAME = "memberdesk-secrets"
 CONFIG_NAME = "memberdesk-config"
 FAKE_SECRET = "s" * 40  # passes every length and character check of the settings readers
 TRACKER_URL = f"postgresql+psycopg2://tracker:{FAKE_SECRET}@postgres.example.internal/tracker"
+PENDING_URL = f"postgresql+psycopg2://pending:{FAKE_SECRET}@postgres.example.internal/pending"
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -589,7 +590,7 @@ def test_rasa_is_given_the_production_endpoints_and_every_variable_they_name(tre
 def test_each_process_gets_what_its_settings_insist_on_in_production(tree: str) -> None:
     from api.config import DatabaseSettings, Settings
     from api.mail.settings import EmailSettings
-    from bot.settings import actions_secret_required, read_settings
+    from bot.settings import actions_secret_required, pending_store_url_checked, read_settings
     from channels.email.settings import mailbox_settings
 
     def environment(box: dict[str, Any]) -> pytest.MonkeyPatch:
@@ -599,7 +600,9 @@ def test_each_process_gets_what_its_settings_insist_on_in_production(tree: str) 
                 patch.delenv(name)
         for name, value in container_env(tree, box).items():
             # A URL from the Secret must still read as one.
-            patch.setenv(name, TRACKER_URL if name == "MEMBERDESK_TRACKER_STORE_URL" else value)
+            urls = {"MEMBERDESK_TRACKER_STORE_URL": TRACKER_URL,
+                    "MEMBERDESK_PENDING_STORE_URL": PENDING_URL}
+            patch.setenv(name, urls.get(name, value))
         return patch
 
     (retention,) = workloads(tree)["retention"]["spec"]["containers"]
@@ -630,6 +633,8 @@ def test_each_process_gets_what_its_settings_insist_on_in_production(tree: str) 
             settings = read_settings()  # refuses the development placeholders
             if name == "actions":
                 assert actions_secret_required(settings) == FAKE_SECRET
+                # Kept requests in the shared database, not on the pod's disk.
+                assert pending_store_url_checked(settings) == PENDING_URL
             if name == "email-triage":
                 mailbox_settings()
         finally:
@@ -762,7 +767,7 @@ def expected_flows(tree: str) -> dict[str, tuple[Any, ...]]:
             "Egress", frozenset(API_CLIENTS), pods("api"), {(ports()["api"], tcp)}),
         "allow-egress-to-postgresql": (
             "Egress",
-            frozenset({"api", MIGRATION, "email-sender", *JOBS, *RASAS}),
+            frozenset({"api", MIGRATION, "email-sender", "actions", *JOBS, *RASAS}),
             ANYWHERE,
             {(postgres, tcp)},
         ),

@@ -13,6 +13,8 @@ from api.cli import cli
 SAFE = {
     "MEMBERDESK_ENV": "production",
     "MEMBERDESK_DATABASE_URL": "postgresql+psycopg2://memberdesk:pw@db.internal:5432/memberdesk",
+    "MEMBERDESK_PENDING_STORE_URL":
+        "postgresql+psycopg2://pending:pw@db.internal:5432/memberdesk_pending",
     "MEMBERDESK_PUBLIC_URL": "https://members.union.example",
     "MEMBERDESK_SECRET_KEY": "k" * 20 + "secret-key-0123456789",
     "MEMBERDESK_SERVICE_TOKEN": "s" * 20 + "service-token-0123456",
@@ -51,6 +53,9 @@ def test_a_safe_production_configuration_passes() -> None:
          "MEMBERDESK_CHANNEL_SECRET", "same value as MEMBERDESK_SECRET_KEY"),
         ({"MEMBERDESK_DATABASE_URL": "sqlite:///var/memberdesk.db"},
          "MEMBERDESK_DATABASE_URL", "SQLite"),
+        ({"MEMBERDESK_PENDING_STORE_URL": ""}, "MEMBERDESK_PENDING_STORE_URL", "not set"),
+        ({"MEMBERDESK_PENDING_STORE_URL": "sqlite:///var/pending.sqlite3"},
+         "MEMBERDESK_PENDING_STORE_URL", "SQLite"),
         ({"MEMBERDESK_PUBLIC_URL": "http://members.union.example"},
          "MEMBERDESK_PUBLIC_URL", "https"),
         ({"MEMBERDESK_WEBCHAT_DEMO_PORTAL": "on"}, "MEMBERDESK_WEBCHAT_DEMO_PORTAL", "anyone"),

@@ -1,7 +1,8 @@
 """Parts of the assistant down in the middle of conversations: honest replies, nothing lost.
 
 The whole production shape runs here on 127.0.0.1: the records API, the action server, Rasa
-with its tracker store in PostgreSQL and its lock store in Redis (bot/endpoints.production.yml).
+with its tracker store in PostgreSQL and its lock store in Redis (bot/endpoints.production.yml),
+and the action server keeping requests in PostgreSQL (actions/pending_store.py).
 Each test takes one part away for FAULT_SECONDS while a member is half-way through changing
 their address (the action server and the API are killed and started again; PostgreSQL and Redis,
 which the whole machine shares, are cut off from Rasa by a relay, harness/faults.py). The member
@@ -142,8 +143,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     )
     prefix = f"memberdeskoutages{os.getpid()}"
     with postgres_database(f"memberdesk_outages_{os.getpid()}") as tracker_db, \
+            postgres_database(f"memberdesk_outages_pending_{os.getpid()}") as pending_db, \
             relay(POSTGRES["host"], POSTGRES["port"]) as postgres, \
             relay(REDIS["host"], REDIS["port"]) as redis:
+        # Kept requests in PostgreSQL as deployed (docs/deployment.md), behind the same relay:
+        # cutting PostgreSQL off cuts the action server's store off too.
+        actions.env["MEMBERDESK_PENDING_STORE_URL"] = (
+            f"postgresql+psycopg2://{POSTGRES['user']}@{POSTGRES['host']}:{postgres.port}/"
+            f"{pending_db}"
+        )
         endpoints = production_endpoints(
             folder, actions_url=f"http://127.0.0.1:{actions_port}/webhook",
             tracker_db=tracker_db, lock_prefix=prefix,
