@@ -21,7 +21,7 @@ keep exactly what the member typed (a surname is not "corrected" into another na
 corrected text goes with the parse as `text_as_read`, for the actions to find which thing a
 request is about; values are always read from what was typed.
 
-The English words are symspellpy's frequency dictionary (82,765 words with their counts,
+The English words are symspellpy's frequency dictionary (82,834 words with their counts,
 MIT licence), read from the installed package: nothing is downloaded. Candidates are found
 by trying every single edit of the unknown word against that dictionary (a few hundred set
 lookups, well under a millisecond), which needs no index: building symspellpy's own
