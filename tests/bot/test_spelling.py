@@ -148,3 +148,11 @@ def test_a_word_length_below_three_or_not_whole_is_refused(tmp_path: Path,
                                                            length: object) -> None:
     with pytest.raises(InvalidConfigException):
         corrector(tmp_path, min_word_length=length)
+
+
+def test_the_training_data_is_read_as_written(tmp_path: Path) -> None:
+    spelling = trained(tmp_path)
+    data = RasaYAMLReader().reads(DATA + "    - my surnme is wrong\n")
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    spelling.process_training_data(data)
+    assert all(example.get(TEXT_AS_READ) is None for example in data.training_examples)
