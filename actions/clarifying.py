@@ -79,7 +79,7 @@ CHOICES: dict[str, tuple[str, str]] = {
 
 def ranked(message: dict[str, Any]) -> list[tuple[str, float]]:
     """NLU's ranking of the message's intents, the fallback left out, likeliest first."""
-    ranking = ((message.get("parse_data") or message).get("intent_ranking")) or []
+    ranking = (message.get("parse_data") or {}).get("intent_ranking") or []
     pairs = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in ranking
              if r.get("name") and r.get("name") != FALLBACK]
     return sorted(pairs, key=lambda pair: -pair[1])
