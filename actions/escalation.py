@@ -202,6 +202,9 @@ class HandleFallback(MemberAction):
         # Two requests NLU could not choose between, both only answered: do both.
         if first := clarifying.both_asked(message):
             return clarifying.take_as(tracker, first)
+        # A value or a request, with nothing asked: the request ("moving to 3 castle street").
+        if nothing_asked(tracker) and (request := clarifying.request_among_values(message)):
+            return clarifying.take_as(tracker, request)
         misunderstood = consecutive_fallbacks(tracker)
         if misunderstood >= FALLBACKS_BEFORE_ESCALATION:
             return await escalate(dispatcher, tracker, reason="assistant did not understand twice")
@@ -213,6 +216,32 @@ class HandleFallback(MemberAction):
             text="Sorry, I didn't quite understand that. Could you put it another way? "
             "You can also ask to speak to a person."
         )
+        return []
+
+
+def nothing_asked(tracker: Tracker) -> bool:
+    """No form is asking a question and no change waits for a yes: a value answers nothing."""
+    return not (tracker.active_loop or {}).get("name") and not tracker.get_slot("pending_change")
+
+
+WHAT_IS_IT_FOR = ("Thanks. What would you like me to do with that? For example, update your "
+                  "details or check a payment.")
+
+
+class ValueOutOfContext(MemberAction):
+    """A message read as a value when nothing was asked: the request beside the values is
+    taken when NLU saw one (actions.clarifying), otherwise the member is asked what it is for."""
+
+    def name(self) -> str:
+        return "action_value_out_of_context"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        message = clarifying.latest_member_message(tracker) or {}
+        if request := clarifying.request_among_values(message):
+            return clarifying.take_as(tracker, request)
+        dispatcher.utter_message(text=WHAT_IS_IT_FOR)
         return []
 
 

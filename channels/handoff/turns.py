@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
 # Replies that leave the member where they were.
-NOT_FORWARD_ACTIONS = FALLBACK_ACTIONS | {"utter_inform_out_of_context", "utter_what_next"}
+NOT_FORWARD_ACTIONS = FALLBACK_ACTIONS | {"action_value_out_of_context", "utter_what_next"}
 # The goals answered by one action (actions/goals.py, no form): the answer is the goal.
 # tests/bot/channels/handoff/test_turns.py checks this against the goal table.
 ANSWERING_ACTIONS = frozenset({

@@ -27,7 +27,7 @@ def test_a_turn_is_a_fallback_when_the_assistant_fell_back() -> None:
 def test_a_reply_that_leaves_the_member_where_they_were_is_a_misunderstanding() -> None:
     # Not a fallback, but the member got nowhere: "what would you like me to do with that?",
     # or an answer refused and asked again.
-    assert turn_of(_tracker("inform", "utter_inform_out_of_context")).misunderstood
+    assert turn_of(_tracker("inform", "action_value_out_of_context")).misunderstood
     refused = turn_of(_tracker("inform", SlotSet("form_failures", 1), "address_form"))
     assert refused.misunderstood and not refused.fallback
     assert not turn_of(_tracker("inform", SlotSet("form_failures", 0))).misunderstood
