@@ -87,6 +87,9 @@ async def replay_once(
             await store(pending_store.release, claimer)
         except Exception:  # noqa: BLE001
             log.warning("could not give back pending requests; their lease will", exc_info=True)
+    if settled:
+        # Each pass that settles a row clears what was settled long enough ago.
+        await store(pending_store.forget_settled)
     return settled
 
 

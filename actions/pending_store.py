@@ -10,6 +10,11 @@ never send the same row at the same time; a replica that dies mid-replay leaves 
 another once the lease runs out. One claimer replays at a time, oldest first, so a member who
 asked for two changes during an outage has them made in the order asked.
 
+A settled row (the change made, refused, or handed to staff as a case) is kept for a week, for
+whoever looks into an outage, and then deleted: the change it carried is personal data, and the
+record, its audit log or the case holds what became of it (`forget_settled`, after each replay
+pass). A row still waiting is never deleted.
+
 Member tokens are stored with their rows, in clear, as they always were: a member token lasts
 minutes (a kept change whose token ran out goes to staff instead), and the store is the action
 server's own, reached only with its own credentials; no secret exists yet to encrypt them with.
@@ -46,16 +51,19 @@ pending_requests = sa.Table(
     sa.Column("idempotency_key", sa.Text),
     sa.Column("claimed_by", sa.Text),
     sa.Column("claimed_until", sa.Float),
+    sa.Column("settled", sa.Float),
 )
 # Columns an older store may lack. Rows without a token go to staff; rows without a key are
 # replayed as they always were; rows without a claim are free to claim.
-ADDED_LATER = ("member_token", "idempotency_key", "claimed_by", "claimed_until")
+ADDED_LATER = ("member_token", "idempotency_key", "claimed_by", "claimed_until", "settled")
 COLUMNS = ("id", "method", "path", "body", "channel", "attempts", "member_token", "idempotency_key")
 # Long enough for one send and its fallback to staff (each bounded by the API timeout).
 LEASE_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 5
 # Rows one replay pass takes, oldest first; the next pass (here or elsewhere) takes the rest.
 BATCH = 100
+# How long a settled row is kept after it was settled (see the module's docstring).
+SETTLED_KEPT_SECONDS = 7 * 24 * 3600
 # Numbers every replica agrees on: serialise creating and upgrading the table, and claiming.
 _SCHEMA_LOCK = 0x6D656D62
 _CLAIM_LOCK = 0x6D656D63
@@ -222,7 +230,8 @@ def settle(row_id: int, outcome: str) -> None:
         conn.execute(
             table.update()
             .where(table.c.id == row_id)
-            .values(outcome=outcome, member_token=None, claimed_by=None, claimed_until=None)
+            .values(outcome=outcome, settled=time.time(), member_token=None, claimed_by=None,
+                    claimed_until=None)
         )
 
 
@@ -244,3 +253,15 @@ def release(claimer: str) -> None:
             .where(table.c.claimed_by == claimer, table.c.outcome.is_(None))
             .values(claimed_by=None, claimed_until=None)
         )
+
+
+def forget_settled(*, kept_seconds: float = SETTLED_KEPT_SECONDS) -> int:
+    """Delete the rows settled more than `kept_seconds` ago; how many went."""
+    table, cutoff = pending_requests, time.time() - kept_seconds
+    # Rows an older version settled have no settling time: their storing time stands in.
+    settled_when = sa.func.coalesce(table.c.settled, table.c.created)
+    with engine().begin() as conn:
+        result = conn.execute(
+            table.delete().where(table.c.outcome.is_not(None), settled_when < cutoff)
+        )
+        return int(result.rowcount or 0)

@@ -109,6 +109,36 @@ def test_a_kept_request_is_listed_with_its_token_and_key(store: RecordsApi) -> N
     assert kept[1]["member_token"] is None and kept[1]["idempotency_key"] is None
 
 
+def test_settled_rows_are_deleted_a_week_after_settling_and_waiting_rows_never(
+    store: RecordsApi,
+) -> None:
+    week_ago = time.time() - pending_store.SETTLED_KEPT_SECONDS - 60
+    old_done, old_waiting, recent_done = (
+        pending.keep(method="POST", path="/cases", body=_case(f"kept {n}"), channel="rest")
+        for n in range(3))
+    pending_store.settle(old_done, "done")
+    pending_store.settle(recent_done, "done")
+    table = pending_store.pending_requests
+    with pending_store.engine().begin() as conn:
+        conn.execute(table.update().where(table.c.id.in_([old_done, old_waiting, recent_done]))
+                     .values(created=week_ago))
+        conn.execute(table.update().where(table.c.id == old_done).values(settled=week_ago))
+
+    assert pending_store.forget_settled() == 1
+
+    def left() -> set[int]:
+        with pending_store.engine().connect() as conn:
+            return {row.id for row in conn.execute(sa.select(table.c.id))}
+
+    assert left() == {old_waiting, recent_done}
+    # A replay pass that settles something clears what was settled a week ago, and keeps
+    # what it settled itself, however long that waited.
+    with pending_store.engine().begin() as conn:
+        conn.execute(table.update().where(table.c.id == recent_done).values(settled=week_ago))
+    assert asyncio.run(pending.replay_once()) == 1  # the old waiting one, sent now
+    assert left() == {old_waiting}
+
+
 def test_two_replicas_replaying_at_once_send_each_request_exactly_once(
     store: RecordsApi,
 ) -> None:
