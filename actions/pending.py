@@ -26,6 +26,7 @@ REPLAY_EVERY_SECONDS = 30
 # Kept requests the service itself makes, and so may make again: cases.
 SERVICE_PATHS = frozenset({"/cases"})
 _replayer: asyncio.Task[None] | None = None
+_replaying_here = False
 
 
 def keep(
@@ -157,12 +158,23 @@ async def _replay_forever() -> None:
         await asyncio.sleep(REPLAY_EVERY_SECONDS)
 
 
+def replay_in_this_process() -> None:
+    """The action server replays what is kept (actions.server, once its loop runs); nothing
+    else does. A test or script running an action calls replay_once() itself: a replayer
+    started on its short-lived event loop would claim rows from under it and die with it."""
+    global _replaying_here
+    _replaying_here = True
+    ensure_replaying()
+
+
 def ensure_replaying() -> None:
     """Start the background replayer in the action server's event loop, once."""
     global _replayer
+    if not _replaying_here:
+        return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        return  # not inside the server (a script or a test): replay_once() is called directly
+        return
     if _replayer is None or _replayer.done():
         _replayer = loop.create_task(_replay_forever())

@@ -27,6 +27,7 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
+from actions import pending
 from bot.settings import actions_secret_required, get_settings, pending_store_url_checked
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,13 @@ def build_app(actions_package: str, *, secret: str | None, auto_reload: bool = F
     app = create_app(actions_package, cors_origins=None, auto_reload=auto_reload)
     guard(app, secret)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
+
+    @app.listener("after_server_start")
+    async def replay_kept_requests(app: Sanic, loop: Any) -> None:
+        # At once, not at the first action: requests kept before a restart are sent even if
+        # no member writes in.
+        pending.replay_in_this_process()
+
     return app
 
 
