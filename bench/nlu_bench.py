@@ -6,6 +6,7 @@ Not a test: run it by hand and commit the results it writes.
     .venv/bot/bin/python bench/nlu_bench.py --smoke     # tiny subsets, well under a minute
     .venv/bot/bin/python bench/nlu_bench.py --only own  # just the project's own data
     .venv/bot/bin/python bench/nlu_bench.py --only clinc150 --skip-stock  # one data set
+    .venv/bot/bin/python bench/nlu_bench.py --report-only  # the Markdown again from the JSON
 
 Public data (../shared/datasets, see its README.md): the project's pipeline, a TF-IDF +
 logistic regression baseline and stock Rasa's `rasa init` pipeline (DIET at a reduced epoch
@@ -142,7 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--out", type=Path, default=DOCS,
                         help="folder for benchmarks-nlu.json and benchmarks-nlu.md")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: write benchmarks-nlu.md again from the JSON "
+                             "(after a note was added to a part, say)")
     args = parser.parse_args(argv)
+    if args.report_only:
+        results = json.loads((args.out / "benchmarks-nlu.json").read_text(encoding="utf-8"))
+        (args.out / "benchmarks-nlu.md").write_text(markdown(results) + "\n", encoding="utf-8")
+        return 0
 
     epochs = 1 if args.smoke else args.stock_epochs
     pipeline = project_pipeline()

@@ -76,6 +76,7 @@ def markdown(results: dict[str, Any]) -> str:
                       + "; ".join(f"{c['intent']} -> {c['predicted']}: {c['count']}"
                                   for c in o["confusions"]) + "."]
         lines.append("")
+    lines += note(own)
     return "\n".join(lines)
 
 
@@ -114,7 +115,13 @@ def others_words_section(others: dict[str, Any] | None) -> list[str]:
         lines += ["", "Its most frequent mistakes (meant -> answered: count): "
                   + "; ".join(f"{c['intent']} -> {c['predicted']}: {c['count']}"
                               for c in first["clean"]["confusions"]) + "."]
-    return [*lines, ""]
+    return [*lines, "", *note(others)]
+
+
+def note(part: dict[str, Any]) -> list[str]:
+    """What whoever ran a part wrote beside its numbers (the load on a shared machine, say):
+    kept in the JSON with the numbers, so the Markdown can be written again without losing it."""
+    return [part["note"], ""] if part.get("note") else []
 
 
 def clinc150_section(c: dict[str, Any]) -> list[str]:
@@ -141,4 +148,4 @@ def clinc150_section(c: dict[str, Any]) -> list[str]:
               f"{percent(s['in_scope_fallback_rate'])} | "
               f"{percent(s['in_scope_accuracy_with_threshold'])} | {s['threshold']} | "
               f"{s['train_seconds']} |" for name, s in c["systems"].items()]
-    return [*lines, ""]
+    return [*lines, "", *note(c)]
