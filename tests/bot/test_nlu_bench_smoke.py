@@ -23,8 +23,11 @@ def test_smoke_run_writes_well_formed_results(tmp_path: Path) -> None:
     assert set(banking) == set(clinc) and len(banking) == 3
     for system in banking.values():
         assert 0.0 <= system["accuracy"] <= 1.0 and system["train_seconds"] >= 0
+    # CLINC150's out-of-scope training rows are trained on, as its "oos-train" protocol has it.
+    assert results["public"]["clinc150"]["train_out_of_scope"] > 0
     for system in clinc.values():
-        for key in ("in_scope_accuracy", "out_of_scope_recall", "in_scope_fallback_rate"):
+        for key in ("in_scope_accuracy", "out_of_scope_recall", "out_of_scope_recall_by_label",
+                    "in_scope_fallback_rate"):
             assert 0.0 <= system[key] <= 1.0
     for part in ("heldout", "cross_validation"):
         own = results["own"][part]
