@@ -40,7 +40,7 @@ def demote_headings(markdown: str) -> str:
 
 # Issue goals the NLU benchmark is judged by (the serving benchmark judges its own).
 BANKING77_GOAL = 0.94
-CLINC150_IN_SCOPE_GOAL, CLINC150_OUT_OF_SCOPE_GOAL = 0.95, 0.70
+CLINC150_IN_SCOPE_GOAL, CLINC150_OUT_OF_SCOPE_GOAL = 0.96, 0.70  # issue #13
 OWN_DATA_GOAL = 0.95
 PIPELINE = "memberdesk pipeline"
 

@@ -56,9 +56,9 @@ def test_every_goal_is_in_one_table_with_what_was_measured(tmp_path: Path) -> No
     lines = markdown.splitlines()
     assert lines.index("## Goals") < lines.index("## benchmarks-nlu")
     assert "| Banking77 test accuracy | >= 94.0% | 94.1% | yes |" in lines
-    # 94.9% kept in scope misses 95% even though the recall is met.
+    # 94.9% kept in scope misses 96% even though the recall is met.
     assert ("| CLINC150 in-scope accuracy (a fallback counted wrong), out-of-scope recall | "
-            ">= 95.0%, >= 70.0% | 94.9% (96.8% before the threshold), 71.0% | **no** |") in lines
+            ">= 96.0%, >= 70.0% | 94.9% (96.8% before the threshold), 71.0% | **no** |") in lines
     assert "| own data, held-out set accuracy | >= 95.0% | 97.6% | yes |" in lines
     assert "| own data, cross-validation accuracy | >= 95.0% | 85.0% | **no** |" in lines
     assert "| ours-sqlite: ready after start | <= 15 s | 7.0 s | yes |" in lines
