@@ -19,6 +19,7 @@ from api.audit.service import record
 from api.imports.bulk import IMPORT_ACTOR, EmployerDirectory, ImportSummary
 from api.imports.member_rows import MemberRow, validated_rows
 from api.imports.member_writes import apply_batch
+from api.imports.parallel import spare_cores
 from api.timekeeping import today as today_utc
 
 BATCH_SIZE = 1000
@@ -36,12 +37,18 @@ def import_members(
     source_name: str,
     today: date | None = None,
     batch_size: int = BATCH_SIZE,
+    validation_workers: int | None = None,
 ) -> ImportSummary:
-    """Upsert every member in a members.csv stream; the caller commits or rolls back."""
+    """Upsert every member in a members.csv stream; the caller commits or rolls back.
+
+    Rows are validated in `validation_workers` other processes (by default one per spare
+    core) once the file is longer than one batch; 0 validates them all in this process."""
     as_of = today or today_utc()
     summary = ImportSummary()
     directory = EmployerDirectory(db_session, summary).load()
-    for batch in _batches(validated_rows(stream, today=as_of), batch_size):
+    workers = spare_cores() if validation_workers is None else validation_workers
+    rows = validated_rows(stream, today=as_of, workers=workers, chunk_size=batch_size)
+    for batch in _batches(rows, batch_size):
         apply_batch(
             db_session=db_session, batch=batch, directory=directory, summary=summary, today=as_of
         )
