@@ -11,7 +11,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import NotVerified
-from actions.pending import ensure_replaying
 from actions.second_request import further_requests, needs_the_check, start_the_check
 from bot.records import RecordsApiRefused, RecordsApiUnavailable
 
@@ -61,7 +60,6 @@ class MemberAction(Action, metaclass=ABCMeta):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        ensure_replaying()
         events = await self.guarded(dispatcher, tracker, domain)
         return [*events, *await self._carry_on(dispatcher, tracker, domain, events)]
 

@@ -26,7 +26,6 @@ REPLAY_EVERY_SECONDS = 30
 # Kept requests the service itself makes, and so may make again: cases.
 SERVICE_PATHS = frozenset({"/cases"})
 _replayer: asyncio.Task[None] | None = None
-_replaying_here = False
 
 
 def keep(
@@ -47,7 +46,6 @@ def keep(
         member_token=member_token,
         idempotency_key=idempotency_key,
     )
-    ensure_replaying()
     return kept
 
 
@@ -159,22 +157,11 @@ async def _replay_forever() -> None:
 
 
 def replay_in_this_process() -> None:
-    """The action server replays what is kept (actions.server, once its loop runs); nothing
-    else does. A test or script running an action calls replay_once() itself: a replayer
-    started on its short-lived event loop would claim rows from under it and die with it."""
-    global _replaying_here
-    _replaying_here = True
-    ensure_replaying()
-
-
-def ensure_replaying() -> None:
-    """Start the background replayer in the action server's event loop, once."""
+    """Start the background replayer on the running event loop, once: the action server's,
+    when it starts (actions.server), so requests kept before a restart are sent without
+    waiting for a member. Nothing else starts it. A test or script running an action calls
+    replay_once() itself: a replayer on its short-lived event loop would claim rows from
+    under it and die holding them."""
     global _replayer
-    if not _replaying_here:
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
     if _replayer is None or _replayer.done():
-        _replayer = loop.create_task(_replay_forever())
+        _replayer = asyncio.get_running_loop().create_task(_replay_forever())
