@@ -88,8 +88,9 @@ def generate() -> str:
             first, last = rng.choice(NAMES)
             template = TEMPLATES[(index + len(blocks)) % len(TEMPLATES)]
             lines.append(template.format(
-                number=rng.randint(1000001, 1999999), born=_born(rng),
-                postcode=rng.choice(POSTCODES), request=request, first=first, last=last,
+                number=f"[{rng.randint(1000001, 1999999)}](membership_number)",
+                born=f"[{_born(rng)}](date)", postcode=f"[{rng.choice(POSTCODES)}](postcode)",
+                request=request, first=first, last=last,
             ))
         if lines:
             blocks.append(f"- intent: {goal.intent}\n  examples: |\n"

@@ -64,13 +64,29 @@ def own_heldout(config: Path, train_paths: Path | list[Path], heldout: Path, wor
     }
 
 
+def fold_training_files(data: Any, examples: list[Any], always: list[Path], folder: Path
+                        ) -> list[Path]:
+    """One fold's training files: its own examples (with data's regexes, lookup tables and
+    synonyms) written to folder/nlu.yml, then the files always trained on, as they are."""
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    folder.mkdir(parents=True)
+    train = TrainingData(training_examples=examples, regex_features=data.regex_features,
+                         lookup_tables=data.lookup_tables, entity_synonyms=data.entity_synonyms)
+    (folder / "nlu.yml").write_text(train.nlu_as_yaml(), encoding="utf-8")
+    return [folder / "nlu.yml", *always]
+
+
 def own_cross_validation(config: Path, nlu_folder: Path, folds: int, work: Path,
                          keep_per_intent: int | None = None,
                          always_train: tuple[str, ...] = (PUBLIC_EXAMPLES_FILE,)) -> dict[str, Any]:
     """Stratified k-fold cross-validation over the project's NLU data (regexes kept).
 
     The files named in `always_train` (the examples generated from public data sets) are in
-    every fold's training data and never scored: the folds are our own examples.
+    every fold's training data and never scored: the folds are our own examples. They are
+    trained on as the files they are, not merged into the fold's file: Rasa writes one intent
+    block per intent, with the first example's block metadata, so a merged file would give our
+    own examples the public examples' `source` and the classifier's weight for it.
     """
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -80,10 +96,7 @@ def own_cross_validation(config: Path, nlu_folder: Path, folds: int, work: Path,
     with quiet_rasa():
         data = TrainingData().merge(*[load_data(str(f)) for f in files
                                       if f.name not in always_train])
-        extra = TrainingData().merge(*[load_data(str(f)) for f in files
-                                       if f.name in always_train])
-    if keep_per_intent is not None:
-        extra = TrainingData()
+    always = [] if keep_per_intent is not None else [f for f in files if f.name in always_train]
     examples = first_per_intent([m for m in data.intent_examples if m.get("text")],
                                 keep_per_intent)
     intents = [m.get("intent") for m in examples]
@@ -92,14 +105,9 @@ def own_cross_validation(config: Path, nlu_folder: Path, folds: int, work: Path,
     for fold, (train_index, test_index) in enumerate(splitter.split(examples, intents)):
         print(f"own data: fold {fold + 1}/{folds}", flush=True)
         folder = work / f"fold{fold}"
-        folder.mkdir(parents=True)
-        train = TrainingData(
-            training_examples=[examples[i] for i in train_index] + extra.intent_examples,
-            regex_features=data.regex_features, lookup_tables=data.lookup_tables,
-            entity_synonyms=data.entity_synonyms,
-        )
-        (folder / "nlu.yml").write_text(train.nlu_as_yaml(), encoding="utf-8")
-        model, seconds = train_nlu(config, folder / "nlu.yml", folder, f"fold{fold}")
+        training_files = fold_training_files(data, [examples[i] for i in train_index], always,
+                                             folder)
+        model, seconds = train_nlu(config, training_files, folder, f"fold{fold}")
         train_seconds.append(seconds)
         fold_parses, _ = parse_all(model, [examples[i].get("text") for i in test_index])
         parses.extend(fold_parses)
