@@ -1,0 +1,134 @@
+"""Which confidence tells CLINC150's out-of-scope requests apart best, on its validation split only.
+
+Not a test and not the benchmark: run it by hand before changing what the classifier reports as
+its confidence, and write what it found into config.yml's comments.
+
+    MEMBERDESK_DATASETS=<shared>/datasets .venv/bot/bin/python -m bench.nlu.oos_validation
+
+The pipeline (config.yml's, through its own components, as bench/nlu/typo_validation.py trains
+it) is trained on CLINC150's in-scope training split and its 100 out-of-scope rows as the
+intent `oos`, CLINC's "oos-train" protocol. It is scored on the validation split (3,000 in
+scope, 100 out of scope); the test split is never read. For each candidate confidence:
+
+- the benchmark's own rule: the threshold with the best in-scope accuracy whose out-of-scope
+  recall on validation is at least 70 %, where a row labelled `oos` counts as out of scope at
+  any threshold (bench/nlu/metrics.py);
+- AUROC: how well the confidence alone orders in-scope rows above out-of-scope ones (a row
+  labelled `oos` ranks lowest);
+- *without the label*: the in-scope accuracy when the threshold alone must reach 70 %. The
+  `oos` label finds a share of oos_val that need not carry to other out-of-scope text (its 100
+  training rows are a small sample); a confidence that separates well without it is the one
+  to trust on text it has not seen.
+
+Candidates: the classifier's top probability, as shipped; that probability times the cosine
+similarity of the text's MiniLM embedding to the nearest in-scope training example (a text
+unlike anything trained on is less likely ours); and the probabilities at temperature 2 and 3.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from bench.nlu.data import load_clinc150, rasa_safe  # noqa: E402
+from bench.nlu.metrics import scope_scores, tune_threshold  # noqa: E402
+from bench.nlu.pipeline import project_pipeline, quiet_rasa  # noqa: E402
+from bench.nlu.typo_validation import (  # noqa: E402
+    DATASETS,
+    SKIPPED,
+    CachedEncoder,
+    featurised,
+)
+
+OUT_OF_SCOPE = "oos"
+MINILM = "minilm"
+
+
+def minilm_rows(messages: list) -> np.ndarray:
+    """The MiniLM sentence embedding of each featurised message, one row each."""
+    return np.vstack([np.asarray(f.features).ravel() for m in messages for f in m.features
+                      if f.attribute == "text" and f.type == "sentence"
+                      and str(f.origin) == MINILM])
+
+
+def auroc(in_scope: np.ndarray, out_of_scope: np.ndarray) -> float:
+    """The chance that an in-scope row's confidence is above an out-of-scope row's."""
+    above = (in_scope[:, None] > out_of_scope[None, :]).mean()
+    ties = (in_scope[:, None] == out_of_scope[None, :]).mean()
+    return float(above + ties / 2)
+
+
+def report(name: str, labels: np.ndarray, confidence: np.ndarray, gold: list[str],
+           in_scope: np.ndarray) -> None:
+    """One line: the benchmark's rule, AUROC, and the threshold alone at 70 % recall."""
+    correct = labels[in_scope] == np.array(gold)
+    labelled = labels == OUT_OF_SCOPE
+    split = {"in_scope_labelled_oos": labelled[in_scope], "oos_labelled_oos": labelled[~in_scope]}
+    threshold = tune_threshold(correct, confidence[in_scope], confidence[~in_scope], **split)
+    scores = scope_scores(threshold, correct, confidence[in_scope], confidence[~in_scope],
+                          **split)
+    ordered = np.where(labelled, -1.0, confidence)
+    alone = tune_threshold(correct, confidence[in_scope], confidence[~in_scope])
+    without_label = scope_scores(alone, correct, confidence[in_scope], confidence[~in_scope],
+                                 **split)
+    print(f"{name:26s} | {100 * scores['in_scope_accuracy_with_threshold']:6.2f} "
+          f"{100 * scores['out_of_scope_recall']:5.1f} {threshold:6.3f} | "
+          f"{auroc(ordered[in_scope], ordered[~in_scope]):.4f} | "
+          f"{100 * without_label['in_scope_accuracy_with_threshold']:6.2f} {alone:6.3f}",
+          flush=True)
+
+
+def main() -> int:
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    clinc = load_clinc150(DATASETS / "clinc150")
+    train = clinc["train"] + [(text, OUT_OF_SCOPE) for text, _ in clinc["oos_train"]]
+    rows = clinc["val"] + clinc["oos_val"]
+    in_scope = np.array([True] * len(clinc["val"]) + [False] * len(clinc["oos_val"]))
+    training = TrainingData(training_examples=[
+        Message(data={"text": rasa_safe(text), "intent": label}) for text, label in train])
+    pipeline = [step for step in project_pipeline() if step["name"] not in SKIPPED]
+    with quiet_rasa(), tempfile.TemporaryDirectory() as work:
+        data, (messages,), (classifier, _) = featurised(
+            pipeline, training, [[rasa_safe(text) for text, _ in rows]], CachedEncoder(None),
+            Path(work))
+        classifier.train(data)
+    intents = np.asarray(classifier.intents)
+    logits = np.vstack([classifier.scores(m) for m in messages])
+    trained = minilm_rows(data.intent_examples)
+    ours = np.array([m.get("intent") != OUT_OF_SCOPE for m in data.intent_examples])
+    nearest = (minilm_rows(messages) @ trained[ours].T).max(axis=1)
+
+    def probabilities(temperature: float) -> np.ndarray:
+        scaled = logits / temperature
+        exponentials = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+        return exponentials / exponentials.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+    labels = intents[logits.argmax(axis=1)]
+    shipped = probabilities(1.0).max(axis=1)
+    candidates: dict[str, Callable[[], np.ndarray]] = {
+        "top probability (shipped)": lambda: shipped,
+        "x nearest in-scope example": lambda: shipped * nearest,
+        "temperature 2": lambda: probabilities(2.0).max(axis=1),
+        "temperature 3": lambda: probabilities(3.0).max(axis=1),
+    }
+    print("confidence                 | benchmark rule: in-scope % recall % threshold | "
+          "AUROC | without the label: in-scope % threshold")
+    gold = [label for _, label in clinc["val"]]
+    for name, confidence in candidates.items():
+        report(name, labels, confidence(), gold, in_scope)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
