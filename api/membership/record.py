@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import HTTPException
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.employers.models import Employer, Workplace
-from api.members.deps import check_owner
+from api.members.deps import NO_SUCH_MEMBER, check_owner
 from api.members.models import Member
 from api.members.schemas import MemberPublic
 from api.payments.arrears import UNPAID_FAILED_OF_MEMBER, arrears_total
@@ -54,7 +55,9 @@ def owned_record(*, db_session: Session, caller: Caller, membership_number: str)
         record = row.first()
     finally:
         db_session.close()
-    check_owner(caller, None if record is None else record["id"])
+    if record is None:
+        raise HTTPException(404, NO_SUCH_MEMBER)
+    check_owner(caller, record["id"])
     return _public(record)
 
 
