@@ -107,15 +107,21 @@ async def get_db() -> AsyncIterator[Session]:
     """FastAPI dependency: one session per request, closed afterwards.
 
     Opened on the event loop: a session connects at its first query, which runs in the thread
-    pool with the rest of the route's database work. Closed in the pool, because closing hands
-    its connection back and the pool rolls it back (over the network, on PostgreSQL). As a
-    plain generator, FastAPI ran both ends in the pool: two trips to it where one will do.
+    pool with the rest of the route's database work. Closed in the pool when it still holds a
+    connection, because closing hands it back and the pool rolls it back (over the network, on
+    PostgreSQL). As a plain generator, FastAPI ran both ends in the pool: two trips to it where
+    one will do.
     """
     session = new_session()
     try:
         yield session
     finally:
-        # Shielded: a request cancelled meanwhile (the caller went away) still gives its
-        # connection back.
-        with CancelScope(shield=True):
-            await to_thread.run_sync(session.close)
+        if session.in_transaction():
+            # Shielded: a request cancelled meanwhile (the caller went away) still gives its
+            # connection back.
+            with CancelScope(shield=True):
+                await to_thread.run_sync(session.close)
+        else:
+            # Never connected, committed, or closed by the route in its own trip to the pool
+            # (the record look-up): no connection to hand back, so closing does no I/O.
+            session.close()

@@ -44,6 +44,11 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         workers=settings.api_workers,
+        # Named, not left to uvicorn's "auto": the C HTTP parser and event loop (pinned in
+        # requirements/api.txt) take less CPU a request than the pure-Python ones, and a
+        # deployment missing them should fail at its start, not quietly run slower.
+        http="httptools",
+        loop="uvloop",
     )
 
 

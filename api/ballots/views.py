@@ -6,8 +6,9 @@ from datetime import date
 from typing import Annotated, Literal
 
 from anyio import to_thread
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from api.ballots import service
 from api.ballots.models import ReplacementStatus
@@ -18,8 +19,9 @@ from api.ballots.schemas import (
     ReplacementRequestForStaff,
 )
 from api.config import Settings
+from api.database import get_db
 from api.deps import CallerDep, ChannelDep, SessionDep, SettingsDep
-from api.members.deps import OwnedMember
+from api.members.deps import MembershipNumber, OwnedMember, owned_member, refuse_service
 from api.security import Caller
 from api.staff.deps import staff_who_may
 from api.staff.permissions import Permission
@@ -81,20 +83,39 @@ def member_ballots(
     response_model=EligibilityPublic,
 )
 async def member_eligibility(
-    member: OwnedMember, ballot_code: BallotCode, db: SessionDep, settings: SettingsDep
-) -> EligibilityPublic:
+    # In this order, the OpenAPI schema's (the member's number came from a dependency before).
+    ballot_code: BallotCode,
+    membership_number: MembershipNumber,
+    caller: CallerDep,
+    # The request's session as get_db gives it: SessionDep adds only an Idempotency-Key claim,
+    # which a GET never makes.
+    db: Annotated[Session, Depends(get_db)],
+    settings: SettingsDep,
+) -> Response:
     """Whether the member may vote in this ballot, and why (not)."""
+    # Asked during every strike ballot, so it makes one trip to the thread pool: the member
+    # and ownership check (valid_owned_member's, in its order: the service token is refused
+    # before any query), the ballot's queries, and closing the session so that get_db need
+    # not go back there to hand the connection in.
+    refuse_service(caller)
 
     def decide() -> EligibilityPublic:
-        today = _today(settings)
-        ballot = service.get_ballot(db_session=db, ballot_code=ballot_code)
-        verdict = service.eligibility(db_session=db, member=member, ballot=ballot, today=today)
-        state = service.ballot_state(ballot=ballot, today=today)
-        return EligibilityPublic.of(ballot, verdict, state=state)
+        try:
+            member = owned_member(
+                db_session=db, caller=caller, membership_number=membership_number
+            )
+            today = _today(settings)
+            ballot = service.get_ballot(db_session=db, ballot_code=ballot_code)
+            verdict = service.eligibility(db_session=db, member=member, ballot=ballot, today=today)
+            state = service.ballot_state(ballot=ballot, today=today)
+            return EligibilityPublic.of(ballot, verdict, state=state)
+        finally:
+            db.close()
 
-    # Asked during every strike ballot. `async`, with the queries sent to the thread pool in
-    # one trip: a plain `def` route also has its answer checked there, a second trip.
-    return await to_thread.run_sync(decide)
+    answer = await to_thread.run_sync(decide)
+    # Already a validated EligibilityPublic: sent as its JSON, as FastAPI would send it,
+    # without validating and encoding it again (the OpenAPI schema still says EligibilityPublic).
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 @router.post(

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.imports.bulk import EmployerDirectory, ImportSummary, table_of
+from api.imports.member_copy import copies_rows, copy_new_members
 from api.imports.member_rows import MemberRow
 from api.members.models import EmploymentPeriod, Member, Status, StatusPeriod
 from api.payments.models import Collection, CollectionStatus
@@ -158,49 +159,57 @@ def apply_batch(
         )
 
     if new_rows:
-        members = table_of(Member)
         now = utcnow()
-        created = db_session.execute(
-            insert(members).returning(members.c.id, members.c.membership_number),
-            [
-                {
-                    "membership_number": row.membership_number,
-                    "arrears_brought_forward": row.arrears,
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                    **row.values,
-                }
-                for row in new_rows
-            ],
-        )
-        ids = {number: member_id for member_id, number in created}
+        new_members = [
+            {
+                "membership_number": row.membership_number,
+                "arrears_brought_forward": row.arrears,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                **row.values,
+            }
+            for row in new_rows
+        ]
+        if copies_rows(db_session):
+            copy_new_members(db_session, new_members)
+        else:
+            _insert_new_members(db_session, new_members)
         summary.created += len(new_rows)
-        # A new member's history starts the day they joined, so ballots registered before
-        # the import still see them as they were.
-        db_session.execute(
-            insert(table_of(StatusPeriod)),
-            [
-                {
-                    "member_id": ids[r.membership_number],
-                    "status": r.values["status"],
-                    "effective_from": r.values["joined_on"],
-                }
-                for r in new_rows
-            ],
-        )
-        db_session.execute(
-            insert(table_of(EmploymentPeriod)),
-            [
-                {
-                    "member_id": ids[r.membership_number],
-                    "employer_id": r.values["employer_id"],
-                    "workplace_id": r.values["workplace_id"],
-                    "effective_from": r.values["joined_on"],
-                }
-                for r in new_rows
-            ],
-        )
+
+
+def _insert_new_members(db_session: Session, new_members: list[dict[str, Any]]) -> None:
+    """INSERT new members with their first status and employment periods (SQLite's way)."""
+    members = table_of(Member)
+    created = db_session.execute(
+        insert(members).returning(members.c.id, members.c.membership_number), new_members
+    )
+    ids = {number: member_id for member_id, number in created}
+    # A new member's history starts the day they joined, so ballots registered before
+    # the import still see them as they were.
+    db_session.execute(
+        insert(table_of(StatusPeriod)),
+        [
+            {
+                "member_id": ids[m["membership_number"]],
+                "status": m["status"],
+                "effective_from": m["joined_on"],
+            }
+            for m in new_members
+        ],
+    )
+    db_session.execute(
+        insert(table_of(EmploymentPeriod)),
+        [
+            {
+                "member_id": ids[m["membership_number"]],
+                "employer_id": m["employer_id"],
+                "workplace_id": m["workplace_id"],
+                "effective_from": m["joined_on"],
+            }
+            for m in new_members
+        ],
+    )
 
 
 def _record_periods(

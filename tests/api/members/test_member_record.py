@@ -127,6 +127,17 @@ def test_staff_read_records_and_anonymous_callers_do_not(
     assert app_client.get(f"/api/v1/members/{member.membership_number}").status_code == 401
 
 
+def test_staff_asking_for_a_number_nobody_holds_get_404(
+    app_client: TestClient, db: Session, settings: Settings
+) -> None:
+    agent = factories.staff(db, "jo.agent", Role.agent)
+
+    response = app_client.get("/api/v1/members/9999999", headers=staff_headers(settings, agent))
+
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No such member."
+
+
 def test_staff_find_a_sender_by_email_whatever_the_case(
     app_client: TestClient, db: Session, settings: Settings
 ) -> None:
