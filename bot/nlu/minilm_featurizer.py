@@ -34,7 +34,7 @@ from bot.nlu.spelling import text_as_read
 
 EMBEDDING_DTYPES = ("float16", "float32")
 # Set on a parsed message whose text block is left to the intent classifier: what it needs to
-# add the block as this featurizer would have (see `pending_embedding`). Not in the parse output.
+# add the block as this featurizer would have (see `embed_pending`). Not in the parse output.
 PENDING_EMBEDDING = "minilm_embedding_pending"
 
 
@@ -139,7 +139,10 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         """Leaves the text's block to the intent classifier, which embeds only the messages
         its cheap model is unsure of; other attributes are embedded now (cached)."""
         for message in messages:
-            if message.get(TOKENS_NAMES[TEXT]) and not message.get(PENDING_EMBEDDING):
+            has_block = any(f.attribute == TEXT and f.type == "sentence"
+                            and f.origin == self._identifier for f in message.features)
+            if (message.get(TOKENS_NAMES[TEXT]) and not has_block
+                    and not message.get(PENDING_EMBEDDING)):
                 message.set(PENDING_EMBEDDING, {
                     "origin": self._identifier,
                     "embedding_dtype": self._config["embedding_dtype"],

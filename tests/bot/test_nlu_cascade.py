@@ -234,3 +234,14 @@ def test_cheap_enough_in_range_is_accepted(tmp_path: Path, cheap_enough: float) 
                                          "cheap_enough": cheap_enough},
                                         LocalModelStorage(tmp_path), Resource("classifier"))
     assert classifier.cheap is None
+
+
+def test_a_message_that_already_has_the_block_is_not_marked_again(
+    pipeline: Pipeline, counting: CountingEncoder,
+) -> None:
+    (message,) = pipeline.featurized("cancel my membership", embed_now=True)
+    pipeline.minilm.process([message])
+    assert message.get(PENDING_EMBEDDING) is None
+    (answered,) = pipeline.classifier(1.0).process([message])
+    assert [f.origin for f in answered.features if f.type == "sentence"].count("minilm") == 1
+    assert len(counting.calls) == 1
