@@ -7,7 +7,7 @@ export MEMBERDESK_DATABASE_URL ?= sqlite:///var/memberdesk.db
 # Every Python folder there is; scripts/test.sh lints the same list through `make ruff`.
 LINT_PATHS := $(wildcard api bot actions channels harness tests bench scripts)
 
-.PHONY: setup train run test lint ruff bench bench-api bench-nlu bench-serving bench-email bench-load db seed
+.PHONY: setup train run test lint ruff bench bench-api bench-nlu bench-nlu-cost bench-serving bench-email bench-load db seed
 
 # Builds both environments, then trains the assistant if there is no model yet.
 setup:
@@ -39,7 +39,7 @@ ruff:
 
 # Every benchmark, then docs/benchmarks.{md,json} from their sections (over an hour on two
 # cores, most of it stock Rasa's DIET on the public data sets). Each can be run on its own.
-bench: setup bench-api bench-nlu bench-serving bench-email bench-load
+bench: setup bench-api bench-nlu bench-nlu-cost bench-serving bench-email bench-load
 	@$(API_PY) bench/report.py
 
 # 100,000 imported members on SQLite and PostgreSQL -> docs/bench-api.*
@@ -49,6 +49,11 @@ bench-api: setup
 # Banking77, CLINC150 and our own data, against TF-IDF and stock Rasa -> docs/benchmarks-nlu.*
 bench-nlu: setup
 	@nice -n 10 $(BOT_PY) bench/nlu_bench.py
+
+# CPU per parse of a new text with the shipped model, cascade on and off (under two
+# minutes; not niced: it measures CPU time) -> docs/benchmarks-nlu-cost.*
+bench-nlu-cost: setup train
+	@$(BOT_PY) -m bench.nlu.parse_cost
 
 # Simulated members against the whole assistant and stock Rasa -> docs/benchmarks-serving.*
 # (about 18 minutes; niced, the machine is shared).

@@ -19,6 +19,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 # (file stem, title, the command that produces it)
 PARTS = (
     ("benchmarks-nlu", "NLU accuracy", ".venv/bot/bin/python bench/nlu_bench.py"),
+    ("benchmarks-nlu-cost", "NLU parse cost", ".venv/bot/bin/python -m bench.nlu.parse_cost"),
     ("benchmarks-serving", "Serving", ".venv/bot/bin/python bench/serving_bench.py"),
     ("benchmarks-load", "Load over replicas", ".venv/bot/bin/python bench/load_bench.py"),
     ("benchmarks-email", "Email triage", ".venv/bot/bin/python bench/email_bench.py"),
@@ -92,6 +93,24 @@ def nlu_goals(nlu: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     return rows
 
 
+# Issue #13: the NLU's CPU per parse of a new text no higher than before the cascade.
+NLU_CPU_GOAL_MS = 19.0
+
+
+def nlu_cost_goals(cost: Any) -> list[tuple[str, str, str, bool]]:
+    """(goal, target, measured, met) for the parse cost, from benchmarks-nlu-cost.json."""
+    passes = cost.get("passes", {}) if isinstance(cost, dict) else {}
+    cascade, full = passes.get("cascade"), passes.get("full model")
+    if not cascade:
+        return []
+    measured = f"{cascade['cpu_ms_mean']} ms mean (p50 {cascade['cpu_ms_p50']} ms"
+    if full:
+        measured += f"; {full['cpu_ms_mean']} ms with MiniLM for every text"
+    measured += f"; load average {cost['load_average_before'][0]})"
+    return [("NLU CPU per parse of a new text", f"<= {NLU_CPU_GOAL_MS:g} ms", measured,
+             cascade["cpu_ms_mean"] <= NLU_CPU_GOAL_MS)]
+
+
 # The load test's goal: under 1% failed turns, on two replicas.
 LOAD_FAILED_TURNS_GOAL = 0.01
 
@@ -120,6 +139,7 @@ def goals_table(combined: dict[str, Any]) -> list[str]:
     rows: list[tuple[str, str, str, bool]] = []
     if isinstance(combined.get("nlu"), dict):
         rows += nlu_goals(combined["nlu"])
+    rows += nlu_cost_goals(combined.get("nlu-cost"))
     serving = combined.get("serving")
     if isinstance(serving, dict):
         rows += [(f"{row['configuration']}: {row['goal']}", row["target"], row["measured"],

@@ -191,7 +191,11 @@ def featurised(pipeline: list[dict[str, Any]], training: Any, rows: list[list[An
             component.train(training)
         training = component.process_training_data(training)
         for batch in messages:
-            if name != "TypoCopies":
+            if name == "MiniLMFeaturizer":
+                # Embedded here, once, rather than left to the classifier's cascade: the
+                # candidates then share every embedding.
+                component.embed_now(batch)
+            elif name != "TypoCopies":
                 component.process(batch)
     return training, messages, rest
 

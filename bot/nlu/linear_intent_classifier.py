@@ -5,6 +5,13 @@ scaled to unit length before they are put side by side, so no block (thousands o
 n-gram counts, or a 256-wide word-vector mean) drowns out the others; `feature_weights` can
 then make one featurizer's block count more, keyed by the featurizer's `alias`. The model is
 saved as plain numpy arrays, so loading it runs no pickled code.
+
+The cascade: besides the full model it trains a cheap one, the same regression on the same
+examples and weights without the MiniLM block (EXPENSIVE_ORIGIN), whose encoder costs nine
+tenths of a parse. At parse time the cheap model scores first; when its top probability
+reaches `cheap_enough` its ranking is the answer and the text is never embedded. Otherwise the
+text is embedded (the featurizer left it pending, bot/nlu/minilm_featurizer.py) and the full
+model answers. `cheap_enough` 1.0, the default, always asks the full model.
 """
 
 from __future__ import annotations
@@ -37,18 +44,25 @@ from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
 logger = logging.getLogger(__name__)
 
+# The featurizer whose block the cheap model does without: MiniLMFeaturizer's alias in
+# config.yml, the `origin` of the features it adds.
+EXPENSIVE_ORIGIN = "minilm"
+
 MODEL_FILE = "linear_intent_classifier.npz"
 # A training example's own weight, on top of its source's: the misspelt copies
 # bot/nlu/typo_copies.py adds set it. Examples without it count 1.
 EXAMPLE_WEIGHT = "example_weight"
 
 
-def sentence_features(message: Message, weights: dict[str, float] | None = None
-                      ) -> scipy.sparse.csr_matrix | None:
-    """The sentence features, each featurizer's block scaled to length weights.get(alias, 1)."""
+def sentence_features(message: Message, weights: dict[str, float] | None = None,
+                      without: str | None = None) -> scipy.sparse.csr_matrix | None:
+    """The sentence features, each featurizer's block scaled to length weights.get(alias, 1);
+    the block of the featurizer named `without` is left out."""
     blocks = []
     for features in message.features:
         if features.attribute != TEXT or features.type != "sentence":
+            continue
+        if without is not None and features.origin == without:
             continue
         block = scipy.sparse.csr_matrix(features.features, dtype=np.float64)
         norm = scipy.sparse.linalg.norm(block)
@@ -86,9 +100,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         source_weights maps the `source` an intent block's metadata names (for example the
         examples generated from public data sets) to how much each of its examples counts in
         training; examples with no source count 1.
+
+        cheap_enough is the cheap model's top probability from which its answer stands
+        without the MiniLM block; 1.0 always asks the full model (and trains no cheap one).
         """
         return {"C": 10.0, "max_iter": 1000, "feature_weights": {}, "source_weights": {},
-                RANKING_LENGTH: LABEL_RANKING_LENGTH}
+                "cheap_enough": 1.0, RANKING_LENGTH: LABEL_RANKING_LENGTH}
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -103,10 +120,19 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         intents: np.ndarray | None = None,
         weights: np.ndarray | None = None,
         bias: np.ndarray | None = None,
+        cheap: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """A classifier, trained when intents, weights and bias are given."""
+        """A classifier, trained when intents, weights and bias are given; `cheap` is the
+        cheap model's (weights, bias), None when it was not trained (an older model file)."""
         if float(config["C"]) <= 0:
             raise InvalidConfigException(f"{type(self).__name__}: C must be positive")
+        cheap_enough = config.get("cheap_enough", 1.0)
+        if (isinstance(cheap_enough, bool) or not isinstance(cheap_enough, (int, float))
+                or not 0 < cheap_enough <= 1):
+            raise InvalidConfigException(
+                f"{type(self).__name__}: cheap_enough must be a probability above 0 and at "
+                f"most 1 (1 always asks the full model), not {cheap_enough!r}"
+            )
         for key, keyed_by in (("feature_weights", "featurizer aliases"),
                               ("source_weights", "example sources")):
             weights_by = config.get(key) or {}
@@ -122,7 +148,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.intents = intents
         self.weights = weights
         self.bias = bias
+        self.cheap = cheap
         self._by_feature: np.ndarray | None = None
+        self._cheap_by_feature: np.ndarray | None = None
 
     @classmethod
     def create(
@@ -136,20 +164,45 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        """Fits the model on the intent examples and saves it."""
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.linear_model import LogisticRegression
-
-        rows, labels, counts = [], [], []
+        """Fits the full model (and, when the cascade is on, the cheap one) and saves them."""
+        weights_by = self._config.get("feature_weights")
+        rows, cheap_rows, labels, counts = [], [], [], []
         for message in training_data.intent_examples:
-            features = sentence_features(message, self._config.get("feature_weights"))
+            features = sentence_features(message, weights_by)
             if features is not None and message.get(INTENT):
                 rows.append(features)
+                cheap_rows.append(sentence_features(message, weights_by, EXPENSIVE_ORIGIN))
                 labels.append(message.get(INTENT))
                 counts.append(self._weight_of(message))
         if len(set(labels)) < 2:
             logger.warning(f"{type(self).__name__} needs two intents or more; not trained.")
             return self._resource
+        sample_weight = np.array(counts, dtype=np.float64)
+        self.intents, self.weights, self.bias = self._fit(rows, labels, sample_weight)
+        self.cheap = None
+        if float(self._config.get("cheap_enough", 1.0)) < 1.0:
+            if any(row is None for row in cheap_rows) or all(
+                    row.shape == full.shape for row, full in zip(cheap_rows, rows, strict=True)):
+                # Only the MiniLM block, or none at all: nothing cheaper to fall back on.
+                logger.warning(f"{type(self).__name__}: the cascade needs the "
+                               f"'{EXPENSIVE_ORIGIN}' block and others; no cheap model trained.")
+            else:
+                intents, cheap_weights, cheap_bias = self._fit(cheap_rows, labels, sample_weight)
+                self.cheap = (cheap_weights, cheap_bias)
+        self._by_feature = self._cheap_by_feature = None
+        with self._model_storage.write_to(self._resource) as folder:
+            cheap_arrays = ({"cheap_weights": self.cheap[0], "cheap_bias": self.cheap[1]}
+                            if self.cheap is not None else {})
+            np.savez(folder / MODEL_FILE, intents=self.intents, weights=self.weights,
+                     bias=self.bias, **cheap_arrays)
+        return self._resource
+
+    def _fit(self, rows: list[scipy.sparse.csr_matrix], labels: list[str],
+             sample_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(intents, weights, bias) of a logistic regression on the rows."""
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegression
+
         model = LogisticRegression(C=float(self._config["C"]),
                                    max_iter=int(self._config["max_iter"]))
         with warnings.catch_warnings():
@@ -157,21 +210,15 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             # prediction on validation data, and scikit-learn would warn at every training.
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(scipy.sparse.vstack(rows, format="csr"), labels,
-                      sample_weight=np.array(counts, dtype=np.float64))
-        self.intents = model.classes_.astype(str)
+                      sample_weight=sample_weight)
+        intents = model.classes_.astype(str)
         coef, intercept = model.coef_, model.intercept_
-        if len(self.intents) == 2:
+        if len(intents) == 2:
             # With two intents scikit-learn keeps one row, the second intent's log-odds; a
             # zero row for the first gives the same probabilities through the softmax.
             coef = np.vstack([np.zeros_like(coef), coef])
             intercept = np.concatenate([np.zeros_like(intercept), intercept])
-        self.weights = coef.astype(np.float32)
-        self.bias = intercept.astype(np.float32)
-        self._by_feature = None
-        with self._model_storage.write_to(self._resource) as folder:
-            np.savez(folder / MODEL_FILE, intents=self.intents, weights=self.weights,
-                     bias=self.bias)
-        return self._resource
+        return intents, coef.astype(np.float32), intercept.astype(np.float32)
 
     def _weight_of(self, message: Message) -> float:
         """How much a training example counts: its intent block's metadata `source`, weighed,
@@ -197,8 +244,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 model_storage.read_from(resource) as folder,
                 np.load(folder / MODEL_FILE, allow_pickle=False) as saved,
             ):
+                # A model trained before the cascade (or with it off) has no cheap model:
+                # the full model answers every message.
+                cheap = ((saved["cheap_weights"], saved["cheap_bias"])
+                         if "cheap_weights" in saved.files else None)
                 return cls(config, model_storage, resource, saved["intents"],
-                           saved["weights"], saved["bias"])
+                           saved["weights"], saved["bias"], cheap)
         except (ValueError, FileNotFoundError):
             logger.debug(f"{cls.__name__}: no trained model in '{resource.name}'.")
             return cls(config, model_storage, resource)
@@ -214,11 +265,29 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if self._by_feature is None:
             # One row of intent weights per feature column, contiguous for row look-ups.
             self._by_feature = np.ascontiguousarray(self.weights.T, dtype=np.float64)
+        return self._blockwise(message, self._by_feature, self.bias, without=None)
+
+    def cheap_scores(self, message: Message) -> np.ndarray | None:
+        """The cheap model's scores, from every block but MiniLM's (whether the message has it
+        yet or not). None without a cheap model or without other sentence features."""
+        if self.cheap is None:
+            return None
+        if self._cheap_by_feature is None:
+            self._cheap_by_feature = np.ascontiguousarray(self.cheap[0].T, dtype=np.float64)
+        return self._blockwise(message, self._cheap_by_feature, self.cheap[1],
+                               without=EXPENSIVE_ORIGIN)
+
+    def _blockwise(self, message: Message, by_feature: np.ndarray, bias: np.ndarray,
+                   without: str | None) -> np.ndarray | None:
+        """Scores from the message's sentence blocks (but `without`'s) and a model's
+        per-column weights."""
         weights = self._config.get("feature_weights") or {}
-        total = self.bias.astype(np.float64)
+        total = bias.astype(np.float64)
         offset, found = 0, False
         for features in message.features:
             if features.attribute != TEXT or features.type != "sentence":
+                continue
+            if without is not None and features.origin == without:
                 continue
             found = True
             block = features.features
@@ -230,35 +299,73 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 values = np.asarray(block, dtype=np.float64).ravel()
                 columns, width = None, values.shape[0]
             norm = float(np.sqrt(values @ values))
-            if norm > 0 and offset + width <= self._by_feature.shape[0]:
-                rows = (self._by_feature[offset + columns] if columns is not None
-                        else self._by_feature[offset:offset + width])
+            if norm > 0 and offset + width <= by_feature.shape[0]:
+                rows = (by_feature[offset + columns] if columns is not None
+                        else by_feature[offset:offset + width])
                 scale = float(weights.get(str(features.origin), 1.0)) / norm
                 total = total + scale * (values @ rows)
             offset += width
         if not found:
             return None
-        if offset != self._by_feature.shape[0]:
+        if offset != by_feature.shape[0]:
             raise ValueError(
                 f"{type(self).__name__}: the message has {offset} sentence feature columns, "
-                f"the model was trained on {self._by_feature.shape[0]}: retrain the model"
+                f"the model was trained on {by_feature.shape[0]}: retrain the model"
             )
         return total
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Sets intent and intent_ranking on every message that has features."""
+        """Sets intent and intent_ranking on every message that has features.
+
+        The cheap model answers the messages it is sure enough of; the others are embedded
+        (those the featurizer left pending, in one batch) and the full model answers them.
+        """
+        if self.intents is None:
+            for message in messages:
+                self._answer(message, None)
+            return messages
+        cheap_enough = float(self._config.get("cheap_enough", 1.0))
+        unsure = []
         for message in messages:
-            scores = self.scores(message) if self.intents is not None else None
-            if self.intents is None or scores is None:
-                message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [], add_to_output=True)
-                continue
-            probabilities = softmax(scores)
-            order = np.argsort(-probabilities)
-            if self._config[RANKING_LENGTH] > 0:
-                order = order[: self._config[RANKING_LENGTH]]
-            ranking = [{"name": str(self.intents[i]), "confidence": float(probabilities[i])}
-                       for i in order]
-            message.set(INTENT, ranking[0], add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            cheap = self.cheap_scores(message) if cheap_enough < 1.0 else None
+            if cheap is not None:
+                probabilities = softmax(cheap)
+                if probabilities.max() >= cheap_enough:
+                    logger.debug(f"{type(self).__name__}: the cheap model answered "
+                                 f"({probabilities.max():.3f} >= {cheap_enough}).")
+                    self._answer(message, probabilities)
+                    continue
+            unsure.append(message)
+        self._embed_pending(unsure)
+        for message in unsure:
+            scores = self.scores(message)
+            self._answer(message, softmax(scores) if scores is not None else None)
         return messages
+
+    @staticmethod
+    def _embed_pending(messages: list[Message]) -> None:
+        """Adds the MiniLM block the featurizer left pending, with the process's encoder."""
+        from bot.nlu.minilm_featurizer import PENDING_EMBEDDING, embed_pending
+        from bot.nlu.sentence_encoder import shared_encoder
+
+        by_dtype: dict[str, list[Message]] = {}
+        for message in messages:
+            pending = message.get(PENDING_EMBEDDING)
+            if pending:
+                by_dtype.setdefault(pending["embedding_dtype"], []).append(message)
+        for dtype, chosen in by_dtype.items():
+            embed_pending(chosen, shared_encoder(dtype))
+
+    def _answer(self, message: Message, probabilities: np.ndarray | None) -> None:
+        """Sets the intent and its ranking from the probabilities (none: no intent)."""
+        if probabilities is None or self.intents is None:
+            message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [], add_to_output=True)
+            return
+        order = np.argsort(-probabilities)
+        if self._config[RANKING_LENGTH] > 0:
+            order = order[: self._config[RANKING_LENGTH]]
+        ranking = [{"name": str(self.intents[i]), "confidence": float(probabilities[i])}
+                   for i in order]
+        message.set(INTENT, ranking[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

@@ -4,6 +4,12 @@ The whole text is embedded once, in context, so the featurizer adds a sentence f
 the classifier reads nothing else, and per-token rows for every training example would cost
 hundreds of megabytes on the larger data sets. No network, no GPU and no torch: the forward
 pass runs in numpy (bot/nlu/sentence_encoder.py).
+
+At parse time the encoder is most of the NLU's cost (22 of 25 ms a message), and the intent
+classifier's cheaper model, which reads every block but this one, is sure of most messages on
+its own. So `process` embeds nothing: it marks the message with PENDING_EMBEDDING, and
+LinearIntentClassifier embeds the text only when its cheap model is unsure (the cascade in
+bot/nlu/linear_intent_classifier.py). Training examples are embedded here, as before.
 """
 
 from __future__ import annotations
@@ -19,13 +25,45 @@ from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturiz
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.sentence_encoder import SentenceEncoder
+from bot.nlu.sentence_encoder import SentenceEncoder, shared_encoder
 from bot.nlu.spelling import text_as_read
 
 EMBEDDING_DTYPES = ("float16", "float32")
+# Set on a parsed message whose text block is left to the intent classifier: what it needs to
+# add the block as this featurizer would have (see `embed_pending`). Not in the parse output.
+PENDING_EMBEDDING = "minilm_embedding_pending"
+
+
+def sentence_blocks(message: Message) -> int:
+    """How many sentence feature blocks of the text the message has so far."""
+    return sum(1 for f in message.features if f.attribute == TEXT and f.type == "sentence")
+
+
+def embed_pending(messages: list[Message], encoder: SentenceEncoder) -> None:
+    """Adds the text block the featurizer left to later to each message, in one batch.
+
+    The block goes where the featurizer would have put it (after the blocks before it in the
+    pipeline), so the columns line up with the ones the classifier was trained on.
+    """
+    chosen = [m for m in messages if m.get(PENDING_EMBEDDING)]
+    if not chosen:
+        return
+    embeddings = encoder.encode([text_as_read(m) for m in chosen], cache=True)
+    for message, embedding in zip(chosen, embeddings, strict=True):
+        pending = message.data.pop(PENDING_EMBEDDING)
+        block = Features(embedding[None, :], "sentence", TEXT, pending["origin"])
+        seen, at = 0, len(message.features)
+        for index, features in enumerate(message.features):
+            if features.attribute == TEXT and features.type == "sentence":
+                if seen == pending["position"]:
+                    at = index
+                    break
+                seen += 1
+        message.features.insert(at, block)
 
 
 @DefaultV1Recipe.register(
@@ -70,14 +108,18 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> MiniLMFeaturizer:
-        """Loads the encoder (about 65 MB in memory, under a second) when the graph is built."""
+        """Loads the encoder (about 65 MB in memory, under a second) when the graph is built,
+        once per process: the intent classifier uses the same one."""
         cls.validate_config(config)
-        encoder = SentenceEncoder.load(config["embedding_dtype"])
+        encoder = shared_encoder(config["embedding_dtype"])
         return cls(config, execution_context.node_name, encoder)
 
-    def _featurize(self, messages: list[Message], cache: bool) -> None:
-        """Embeds every featurizable attribute of the messages, one batch per attribute."""
+    def _featurize(self, messages: list[Message], cache: bool,
+                   skip: tuple[str, ...] = ()) -> None:
+        """Embeds every featurizable attribute of the messages but `skip`, one batch each."""
         for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
+            if attribute in skip:
+                continue
             chosen = [m for m in messages if m.get(TOKENS_NAMES[attribute])]
             if not chosen:
                 continue
@@ -85,12 +127,33 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             # place of a member's typos, when it runs before this step.
             texts = [text_as_read(m) if attribute == TEXT else m.get(attribute) or ""
                      for m in chosen]
+            if attribute == TEXT:
+                for message in chosen:
+                    # Embedded now: nothing is left for the classifier to add.
+                    message.data.pop(PENDING_EMBEDDING, None)
             embeddings = self.encoder.encode(texts, cache=cache)
             for message, embedding in zip(chosen, embeddings, strict=True):
                 self.add_features_to_message(None, embedding[None, :], attribute, message)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        """Featurizes messages in place; texts seen recently come from a cache."""
+        """Leaves the text's block to the intent classifier, which embeds only the messages
+        its cheap model is unsure of; other attributes are embedded now (cached)."""
+        for message in messages:
+            has_block = any(f.attribute == TEXT and f.type == "sentence"
+                            and f.origin == self._identifier for f in message.features)
+            if (message.get(TOKENS_NAMES[TEXT]) and not has_block
+                    and not message.get(PENDING_EMBEDDING)):
+                message.set(PENDING_EMBEDDING, {
+                    "origin": self._identifier,
+                    "embedding_dtype": self._config["embedding_dtype"],
+                    "position": sentence_blocks(message),
+                })
+        self._featurize(messages, cache=True, skip=(TEXT,))
+        return messages
+
+    def embed_now(self, messages: list[Message]) -> list[Message]:
+        """Featurizes messages in place at once, as training does (texts seen recently come
+        from a cache): for callers that want the block whatever the classifier decides."""
         self._featurize(messages, cache=True)
         return messages
 

@@ -10,6 +10,7 @@ tokens, then unit length.
 from __future__ import annotations
 
 import importlib.util
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -230,3 +231,18 @@ class SentenceEncoder:
             while len(self._cache) > CACHE_LIMIT:
                 self._cache.popitem(last=False)
         return np.stack([found[text] for text in texts])
+
+
+# One encoder per storage type for the whole process: the featurizer embeds the training
+# examples with it and the intent classifier embeds, at parse time, only the messages its cheap
+# model is unsure of. Loading it twice would cost another 65 MB and another second.
+_SHARED: dict[str, SentenceEncoder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_encoder(embedding_dtype: str = "float16") -> SentenceEncoder:
+    """The process's encoder for `embedding_dtype`, loaded on first use."""
+    with _SHARED_LOCK:
+        if embedding_dtype not in _SHARED:
+            _SHARED[embedding_dtype] = SentenceEncoder.load(embedding_dtype)
+        return _SHARED[embedding_dtype]

@@ -62,3 +62,20 @@ def test_every_goal_is_in_one_table_with_what_was_measured(tmp_path: Path) -> No
     assert "| own data, held-out set accuracy | >= 95.0% | 97.6% | yes |" in lines
     assert "| own data, cross-validation accuracy | >= 95.0% | 85.0% | **no** |" in lines
     assert "| ours-sqlite: ready after start | <= 15 s | 7.0 s | yes |" in lines
+
+
+def test_the_nlu_parse_cost_has_its_goal_row(tmp_path: Path) -> None:
+    report = load_report_module()
+    passes = {"full model": {"cpu_ms_mean": 24.6, "cpu_ms_p50": 24.0},
+              "cascade": {"cpu_ms_mean": 12.3, "cpu_ms_p50": 4.1}}
+    (tmp_path / "benchmarks-nlu-cost.md").write_text("# NLU parse cost\n")
+    (tmp_path / "benchmarks-nlu-cost.json").write_text(json.dumps(
+        {"passes": passes, "load_average_before": [1.5, 1.0, 0.9]}))
+    markdown, _ = report.build(tmp_path)
+    assert ("| NLU CPU per parse of a new text | <= 19 ms | 12.3 ms mean (p50 4.1 ms; 24.6 ms "
+            "with MiniLM for every text; load average 1.5) | yes |") in markdown
+    passes["cascade"]["cpu_ms_mean"] = 19.5
+    (tmp_path / "benchmarks-nlu-cost.json").write_text(json.dumps(
+        {"passes": passes, "load_average_before": [1.5, 1.0, 0.9]}))
+    markdown, _ = report.build(tmp_path)
+    assert "| <= 19 ms | 19.5 ms mean" in markdown and "| **no** |" in markdown

