@@ -13,24 +13,21 @@ from api.members.schemas import MemberPublic
 from api.money import PENNY
 from api.payments.models import Collection, CollectionStatus
 
+# What makes a collection unpaid: it failed and has not been settled since. One home for the
+# statements below.
+_UNPAID = (Collection.status == CollectionStatus.failed, Collection.settled_on.is_(None))
+
 # Built once: every look-up of a member's record asks it, and building it took five times the
 # CPU of running it.
 _UNPAID_FAILED = select(func.coalesce(func.sum(Collection.amount), 0)).where(
-    Collection.member_id == bindparam("member_id"),
-    Collection.status == CollectionStatus.failed,
-    Collection.settled_on.is_(None),
+    Collection.member_id == bindparam("member_id"), *_UNPAID
 )
-
 
 # The same sum as a column of another statement, for a read of the whole record in one query
 # (api.membership.record).
 UNPAID_FAILED_OF_MEMBER = (
     select(func.coalesce(func.sum(Collection.amount), 0))
-    .where(
-        Collection.member_id == Member.id,
-        Collection.status == CollectionStatus.failed,
-        Collection.settled_on.is_(None),
-    )
+    .where(Collection.member_id == Member.id, *_UNPAID)
     .correlate(Member)
     .scalar_subquery()
 )
@@ -51,11 +48,7 @@ def unsettled_failed_collections(*, db_session: Session, member: Member) -> Sequ
     """The failed collections in arrears_for (none settled since), oldest first."""
     return db_session.scalars(
         select(Collection)
-        .where(
-            Collection.member_id == member.id,
-            Collection.status == CollectionStatus.failed,
-            Collection.settled_on.is_(None),
-        )
+        .where(Collection.member_id == member.id, *_UNPAID)
         .order_by(Collection.due_on, Collection.id)
     ).all()
 
