@@ -80,6 +80,29 @@ def copy_into(db_session: Session, table: Table, rows: Sequence[Mapping[str, Any
         cursor.close()
 
 
+def first_history(members: Iterable[Mapping[str, Any]]
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The first status and employment period rows of new members (each with its `id`).
+
+    A new member's history starts the day they joined, so ballots registered before the
+    import still see them as they were. Shared by the COPY and INSERT ways of writing them.
+    """
+    statuses, employments = [], []
+    for m in members:
+        statuses.append(
+            {"member_id": m["id"], "status": m["status"], "effective_from": m["joined_on"]}
+        )
+        employments.append(
+            {
+                "member_id": m["id"],
+                "employer_id": m["employer_id"],
+                "workplace_id": m["workplace_id"],
+                "effective_from": m["joined_on"],
+            }
+        )
+    return statuses, employments
+
+
 def new_member_ids(db_session: Session, count: int) -> list[int]:
     """`count` ids taken from the members' sequence, in order, for rows about to be copied."""
     members = table_of(Member)
@@ -99,27 +122,7 @@ def copy_new_members(db_session: Session, members: Iterable[dict[str, Any]]) -> 
     for member_id, member in zip(ids, new, strict=True):
         member["id"] = member_id
     copy_into(db_session, table_of(Member), new)
-    # A new member's history starts the day they joined, so ballots registered before the
-    # import still see them as they were.
-    copy_into(
-        db_session,
-        table_of(StatusPeriod),
-        [
-            {"member_id": m["id"], "status": m["status"], "effective_from": m["joined_on"]}
-            for m in new
-        ],
-    )
-    copy_into(
-        db_session,
-        table_of(EmploymentPeriod),
-        [
-            {
-                "member_id": m["id"],
-                "employer_id": m["employer_id"],
-                "workplace_id": m["workplace_id"],
-                "effective_from": m["joined_on"],
-            }
-            for m in new
-        ],
-    )
+    statuses, employments = first_history(new)
+    copy_into(db_session, table_of(StatusPeriod), statuses)
+    copy_into(db_session, table_of(EmploymentPeriod), employments)
     return {m["membership_number"]: m["id"] for m in new}

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.imports.bulk import EmployerDirectory, ImportSummary, table_of
-from api.imports.member_copy import copies_rows, copy_new_members
+from api.imports.member_copy import copies_rows, copy_new_members, first_history
 from api.imports.member_rows import MemberRow
 from api.members.models import EmploymentPeriod, Member, Status, StatusPeriod
 from api.payments.models import Collection, CollectionStatus
@@ -185,31 +185,11 @@ def _insert_new_members(db_session: Session, new_members: list[dict[str, Any]]) 
         insert(members).returning(members.c.id, members.c.membership_number), new_members
     )
     ids = {number: member_id for member_id, number in created}
-    # A new member's history starts the day they joined, so ballots registered before
-    # the import still see them as they were.
-    db_session.execute(
-        insert(table_of(StatusPeriod)),
-        [
-            {
-                "member_id": ids[m["membership_number"]],
-                "status": m["status"],
-                "effective_from": m["joined_on"],
-            }
-            for m in new_members
-        ],
+    statuses, employments = first_history(
+        {**m, "id": ids[m["membership_number"]]} for m in new_members
     )
-    db_session.execute(
-        insert(table_of(EmploymentPeriod)),
-        [
-            {
-                "member_id": ids[m["membership_number"]],
-                "employer_id": m["employer_id"],
-                "workplace_id": m["workplace_id"],
-                "effective_from": m["joined_on"],
-            }
-            for m in new_members
-        ],
-    )
+    db_session.execute(insert(table_of(StatusPeriod)), statuses)
+    db_session.execute(insert(table_of(EmploymentPeriod)), employments)
 
 
 def _record_periods(
