@@ -42,6 +42,9 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
+from bot.nlu.minilm_featurizer import PENDING_EMBEDDING, embed_pending
+from bot.nlu.sentence_encoder import shared_encoder
+
 logger = logging.getLogger(__name__)
 
 # The featurizer whose block the cheap model does without: MiniLMFeaturizer's alias in
@@ -345,9 +348,6 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def _embed_pending(messages: list[Message]) -> None:
         """Adds the MiniLM block the featurizer left pending, with the process's encoder."""
-        from bot.nlu.minilm_featurizer import PENDING_EMBEDDING, embed_pending
-        from bot.nlu.sentence_encoder import shared_encoder
-
         by_dtype: dict[str, list[Message]] = {}
         for message in messages:
             pending = message.get(PENDING_EMBEDDING)
