@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +18,7 @@ from api.errors import DomainError
 from api.idempotency.claims import IN_PROGRESS, StoredAnswer
 from api.idempotency.middleware import FirstAnswerMiddleware
 from api.nul_guard import NoControlCharactersInAddress, NoNulInBody
+from api.reads import close_readers
 
 log = logging.getLogger("memberdesk.api")
 
@@ -41,6 +44,13 @@ def _routers() -> list[APIRouter]:
             ballots, changes, cases, staff, mailbox, conversations, data_protection]
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # The record look-ups' PostgreSQL connections are the loop's own: closed before it ends.
+    await close_readers()
+
+
 def create_app() -> FastAPI:
     """Build the application. Settings are read (and checked) here, at start-up."""
     settings = get_settings()
@@ -50,6 +60,7 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     for router in _routers():
         app.include_router(router, prefix="/api/v1")

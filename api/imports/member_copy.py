@@ -18,11 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, exc, func, select
+from sqlalchemy import Table, exc, func, select, text
 from sqlalchemy.orm import Session
 
 from api.imports.bulk import table_of
 from api.members.models import EmploymentPeriod, Member, StatusPeriod
+
+# Past this many members written, an import refreshes the planner's statistics itself.
+ANALYSE_AFTER_ROWS = 1000
 
 # COPY's text format: tab between columns, \N for NULL, and these escaped inside a value.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -126,3 +129,18 @@ def copy_new_members(db_session: Session, members: Iterable[dict[str, Any]]) -> 
     copy_into(db_session, table_of(StatusPeriod), statuses)
     copy_into(db_session, table_of(EmploymentPeriod), employments)
     return {m["membership_number"]: m["id"] for m in new}
+
+
+def analyse_after_bulk_load(db_session: Session, rows_written: int) -> None:
+    """Refresh PostgreSQL's planner statistics on the members' tables after a large import.
+
+    Until autovacuum gets round to it (never, on a server where it is off), the planner
+    guesses at freshly loaded tables: on 100,000 new members the ballot eligibility check took
+    6.3 ms alone against 3.7 ms once analysed (bench/api_bench.py). PostgreSQL's manual says to
+    ANALYZE after a bulk load. It runs in the import's transaction, which it can, and sees that
+    transaction's own new rows. SQLite's planner needs no such help at these sizes.
+    """
+    if db_session.get_bind().dialect.name != "postgresql" or rows_written < ANALYSE_AFTER_ROWS:
+        return
+    tables = ", ".join(table_of(model).name for model in (Member, StatusPeriod, EmploymentPeriod))
+    db_session.execute(text(f"ANALYZE {tables}"))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.audit.service import record
 from api.imports.bulk import IMPORT_ACTOR, EmployerDirectory, ImportSummary
+from api.imports.member_copy import analyse_after_bulk_load
 from api.imports.member_rows import MemberRow, validated_rows
 from api.imports.member_writes import apply_batch
 from api.imports.parallel import spare_cores
@@ -61,4 +62,5 @@ def import_members(
             detail=summary.audit_detail(source_name),
         )
         db_session.flush()
+    analyse_after_bulk_load(db_session, summary.created + summary.updated)
     return summary

@@ -4,7 +4,8 @@ The ORM way took two statements (the member with their employer and workplace jo
 the unpaid failed collections) in two trips to the thread pool, built a Member object with its
 relationships, and had FastAPI check the answer against the response model once more. Here one
 Core statement returns the record's columns, the employer's and workplace's names and the
-unpaid sum as one row mapping, in one trip; the answer is validated once, as MemberPublic.
+unpaid sum as one row mapping, in one trip (over asyncpg on PostgreSQL: api.reads); the answer
+is validated once, as MemberPublic.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from api.members.deps import NO_SUCH_MEMBER, check_owner
 from api.members.models import Member
 from api.members.schemas import MemberPublic
 from api.payments.arrears import UNPAID_FAILED_OF_MEMBER, arrears_total
+from api.reads import read_one
 from api.security import Caller
 
 # The columns MemberPublic shows as they are stored; employer, workplace and arrears are not.
@@ -43,18 +45,16 @@ _RECORD = (
 )
 
 
-def owned_record(*, db_session: Session, caller: Caller, membership_number: str) -> MemberPublic:
+async def owned_record(
+    *, db_session: Session, caller: Caller, membership_number: str
+) -> MemberPublic:
     """The member's record if this caller may see it, else the 404 valid_owned_member gives.
 
-    Run in the thread pool. The session is closed here, in the same trip as the query: its
-    connection goes back to the pool now, so api.database.get_db has nothing left to hand back
-    and closes it on the event loop instead of a second trip.
+    Read by api.reads.read_one, which also closes the session: on PostgreSQL the row comes
+    over asyncpg without a trip to the thread pool, so api.database.get_db has nothing to hand
+    back and closes the session on the event loop.
     """
-    try:
-        row = db_session.execute(_RECORD, {"membership_number": membership_number}).mappings()
-        record = row.first()
-    finally:
-        db_session.close()
+    record = await read_one(db_session, _RECORD, {"membership_number": membership_number})
     if record is None:
         raise HTTPException(404, NO_SUCH_MEMBER)
     check_owner(caller, record["id"])

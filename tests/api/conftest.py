@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -102,9 +103,8 @@ def settings() -> Settings:
     )
 
 
-@contextmanager
-def real_app_client(engine: Engine, settings: Settings, **options: Any) -> Iterator[TestClient]:
-    """A TestClient on the real app, on the test database; `options` go to TestClient."""
+def real_app(engine: Engine, settings: Settings) -> FastAPI:
+    """The real app, on the test database and with the test settings."""
     factory = sessionmaker(bind=engine, expire_on_commit=False)
 
     def _db() -> Iterator[Session]:
@@ -115,7 +115,13 @@ def real_app_client(engine: Engine, settings: Settings, **options: Any) -> Itera
     app = create_app()
     app.dependency_overrides[get_db] = _db
     app.dependency_overrides[app_settings] = lambda: settings
-    with TestClient(app, **options) as client:
+    return app
+
+
+@contextmanager
+def real_app_client(engine: Engine, settings: Settings, **options: Any) -> Iterator[TestClient]:
+    """A TestClient on the real app, on the test database; `options` go to TestClient."""
+    with TestClient(real_app(engine, settings), **options) as client:
         yield client
 
 

@@ -7,7 +7,7 @@ another api module is an edge. A unit is the first path component under api/: a 
 | layer        | units                                                   | may import           |
 |--------------|---------------------------------------------------------|----------------------|
 | shared       | config, errors, timekeeping, money, references,         | shared only          |
-|              | validation, security, database, deps, migrate           |                      |
+|              | validation, security, database, reads, deps, migrate    |                      |
 | domains      | employers, members, audit, outbox, staff, identity,     | shared, domains      |
 |              | ballots, payments, changes, subscriptions, cases,       |                      |
 |              | conversations, reports, mail, imports                   |                      |
@@ -33,7 +33,7 @@ API = ROOT / "api"
 
 SHARED = frozenset({
     "config", "errors", "timekeeping", "money", "references", "validation", "security",
-    "database", "deps", "migrate", "idempotency", "nul_guard", "caller_first",
+    "database", "reads", "deps", "migrate", "idempotency", "nul_guard", "caller_first",
 })
 DOMAINS = frozenset({
     "employers", "members", "audit", "outbox", "staff", "identity", "ballots", "payments",

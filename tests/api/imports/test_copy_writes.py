@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import exc, func, select
+from sqlalchemy import exc, func, select, text
 from sqlalchemy.orm import Session
 
 from api.imports.bulk import table_of
-from api.imports.member_copy import copies_rows, copy_into
+from api.imports.member_copy import ANALYSE_AFTER_ROWS, copies_rows, copy_into
 from api.members.models import EmploymentPeriod, Member, Status, StatusPeriod
 from tests.api import factories
 from tests.api.imports.helpers import member_row, members_csv
@@ -94,3 +94,24 @@ def test_a_python_side_default_left_out_is_refused_before_copying(db: Session) -
         pytest.skip("COPY is PostgreSQL's; SQLite keeps the INSERT path")
     with pytest.raises(ValueError, match="version"):
         copy_into(db, table_of(Member), [{"membership_number": "1000001"}])
+
+
+def _members_reltuples(db: Session) -> float:
+    return db.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'members'"))
+
+
+def test_a_large_import_leaves_postgresql_with_fresh_statistics(db: Session) -> None:
+    if not copies_rows(db):
+        pytest.skip("PostgreSQL's planner statistics")
+    count = ANALYSE_AFTER_ROWS + 200
+    small = [member_row(2000001 + i, email=f"small{i}@example.org") for i in range(5)]
+    before = _members_reltuples(db)
+
+    run_import(db, members_csv(small))
+    assert _members_reltuples(db) == before  # a handful of rows changes no plan
+
+    large = [member_row(1000001 + i, email=f"m{i}@example.org") for i in range(count)]
+    run_import(db, members_csv(large))
+    # Analysed in the import's own transaction, new rows counted: the planner now knows the
+    # table's size instead of guessing.
+    assert _members_reltuples(db) == count + len(small)
