@@ -105,6 +105,19 @@ def part_of(results: dict[str, Any], part: str) -> Any:
     return found
 
 
+def keep_skipped_systems(part: dict[str, Any], earlier: dict[str, Any], when: str) -> None:
+    """A system this run left out (--skip-stock) keeps its row from the earlier run of the same
+    part, named with that run's date, so the baselines stay beside the figures."""
+    systems = part.get("systems")
+    if not isinstance(systems, dict):
+        return
+    for name, figures in (earlier.get("systems") or {}).items():
+        base = name.split(" (measured ")[0]
+        if base not in systems and not any(n.split(" (measured ")[0] == base for n in systems):
+            dated = name if " (measured " in name else f"{name} (measured {when})"
+            systems[dated] = figures
+
+
 def with_parts_kept(results: dict[str, Any], previous: Path) -> dict[str, Any]:
     """A run of some parts (--only) keeps the other parts of the last results, each with
     the date and command that measured it, so the report stays whole."""
@@ -117,7 +130,12 @@ def with_parts_kept(results: dict[str, Any], previous: Path) -> dict[str, Any]:
         old_measured = old["meta"].get("measured") or {}
         for part, path in PARTS.items():
             kept = part_of(old, part)
-            if part_of(results, part) is not None or kept is None:
+            if kept is None:
+                continue
+            if part_of(results, part) is not None:
+                when = (old_measured.get(part) or old_measured.get(path[0])
+                        or {"date": old["meta"]["date"]})["date"]
+                keep_skipped_systems(part_of(results, part), kept, when)
                 continue
             folder = results
             for key in path[:-1]:

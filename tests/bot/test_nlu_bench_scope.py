@@ -85,3 +85,23 @@ def test_a_run_of_one_data_set_keeps_the_other_with_its_date(tmp_path: Path) -> 
         "clinc150": {"date": "2026-12-04", "command": "--only clinc150"},
         "own": {"date": "2026-12-02", "command": "--only own"},
     }
+
+
+def test_a_run_without_stock_rasa_keeps_its_earlier_row_dated(tmp_path: Path) -> None:
+    previous = tmp_path / "benchmarks-nlu.json"
+    previous.write_text(json.dumps({
+        "meta": {"date": "2026-12-01", "command": "python bench/nlu_bench.py",
+                 "measured": {"banking77": {"date": "2026-12-01", "command": "--stock-epochs 5"}}},
+        "public": {"banking77": {"systems": {"memberdesk pipeline": {"accuracy": 0.93},
+                                             "stock Rasa (5 epochs)": {"accuracy": 0.87}}}},
+    }))
+    results = {"meta": {"date": "2026-12-04", "command": "--only banking77 --skip-stock",
+                        "smoke": False},
+               "public": {"banking77": {"systems": {"memberdesk pipeline": {"accuracy": 0.94}}}}}
+
+    kept = with_parts_kept(results, previous)
+
+    assert kept["public"]["banking77"]["systems"] == {
+        "memberdesk pipeline": {"accuracy": 0.94},
+        "stock Rasa (5 epochs) (measured 2026-12-01)": {"accuracy": 0.87},
+    }
