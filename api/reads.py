@@ -30,10 +30,17 @@ log = logging.getLogger("memberdesk.api.reads")
 # libpq's names for the options asyncpg takes under its own; any other option in the URL keeps
 # the look-up on the threaded session, which passes the URL to libpq as it is.
 _ASYNCPG_OPTIONS = {"sslmode": "ssl", "connect_timeout": "timeout"}
-# Per worker: a look-up holds its connection for well under a millisecond, and every extra
-# PostgreSQL backend costs the server memory and each snapshot a longer list to scan.
-_POOL_SIZE = 5
-_POOL_OVERFLOW = 5
+# Per worker, and no overflow: a look-up holds its connection for a fraction of a millisecond,
+# so two serve a worker's whole share of 32 clients. Overflow connections are closed as soon
+# as they are handed back, so under load the pool kept opening new ones (a new PostgreSQL
+# backend each): with 5 and 5 overflow a worker pair served 880-920 look-ups/s, with 2 and
+# none 1,380-1,830/s (bench/api_bench.py, 32 clients, 100,000 members, on two cores).
+_POOL_SIZE = 2
+_POOL_OVERFLOW = 0
+# The action server gives up on the API after 5 s (MEMBERDESK_API_TIMEOUT): a read still
+# waiting then, for the database or for one of the two connections, is ended rather than left
+# holding the connection while the next members queue behind it.
+WAIT_SECONDS = 5.0
 
 # One engine per event loop and database: asyncpg's connections belong to the loop that made
 # them. A worker has one loop for its life; a test client may make one per request.
@@ -63,6 +70,8 @@ def _engine_for(url: URL) -> AsyncEngine:
         isolation_level="AUTOCOMMIT",
         pool_size=_POOL_SIZE,
         max_overflow=_POOL_OVERFLOW,
+        pool_timeout=WAIT_SECONDS,
+        connect_args={"command_timeout": WAIT_SECONDS},
     )
     _engines[key] = (loop, engine)
     return engine

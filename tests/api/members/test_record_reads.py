@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -108,3 +109,30 @@ def test_a_lost_connection_is_replaced_and_the_member_still_gets_their_record(
     assert response.status_code == 200
     assert response.json()["membership_number"] == member.membership_number
     assert "connection lost" in caplog.text
+
+
+def test_a_read_the_database_does_not_answer_ends_in_time_and_frees_its_connection(
+    engine: Engine, db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("asyncpg's connections are PostgreSQL's")
+    monkeypatch.setattr(reads, "WAIT_SECONDS", 0.5)
+    member = factories.member(db)
+    path = f"/api/v1/members/{member.membership_number}"
+    headers = member_headers(settings, member)
+
+    with TestClient(real_app(engine, settings), raise_server_exceptions=False) as client:
+        # Staff renaming the table's columns, say: every read of members waits for the lock.
+        with engine.connect() as blocker:
+            blocker.execute(text("LOCK TABLE members IN ACCESS EXCLUSIVE MODE"))
+            started = time.monotonic()
+            stuck = client.get(path, headers=headers)
+            waited = time.monotonic() - started
+            blocker.rollback()
+
+        assert stuck.status_code == 500
+        assert stuck.json() == {"detail": "Something went wrong on our side."}
+        assert waited < 5
+        # Both of the worker's connections are free for the next member.
+        for _ in range(3):
+            assert client.get(path, headers=headers).status_code == 200
