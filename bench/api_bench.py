@@ -474,10 +474,16 @@ def write_reports(
         "",
         *latencies,
         "",
-        "The before rows were measured with one worker, the service token (which read any "
-        "record then) and httpx clients, which used about 1.6 ms of CPU per request on this "
-        "machine themselves.",
-        "",
+        *(
+            [
+                f"The before rows are an earlier run (`{before['command']}`, on "
+                f"{before['date']}), with the load average it started at: "
+                f"{before.get('load_average_at_start', 'not recorded')}.",
+                "",
+            ]
+            if before
+            else []
+        ),
         "Full numbers, including status-code counts: `docs/bench-api.json`.",
         "",
     ]
