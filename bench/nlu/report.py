@@ -40,7 +40,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [f"| {name} | {percent(s['accuracy'])} | {percent(s['macro_f1'])} | "
                   f"{s['train_seconds']} | {s['parse_ms_median']} |"
                   for name, s in b["systems"].items()]
-        lines.append("")
+        lines += ["", *note(b)]
     if "clinc150" in public:
         lines += clinc150_section(public["clinc150"])
     lines += others_words_section(results.get("others_words"))
