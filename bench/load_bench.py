@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.serving.databases import contextlib_for  # noqa: E402
 from bench.serving.load import Load, OurMembers, member_details, summarise  # noqa: E402
+from bench.serving.procfs import MemoryWatch  # noqa: E402
 from bench.serving.stacks import our_stack, stack_cpu_seconds  # noqa: E402
 from harness.balancer import load_balancer  # noqa: E402
 
@@ -71,8 +72,10 @@ async def soak(replicas: int, members: int, minutes: float, warmup: float,
                                 max_turns=10**9, give_up_after=None, think_seconds=think)
                     cpu_before = stack_cpu_seconds(stack)
                     load_before = os.getloadavg()[0]
+                    memory = MemoryWatch(stack.processes)
                     started = time.monotonic()
-                    level = await load.run(members, conversation)
+                    async with memory.watching(every=2.0):
+                        level = await load.run(members, conversation)
                     elapsed = time.monotonic() - started
                     cpu_after = stack_cpu_seconds(stack)
             turns = max(1, level.turns_started)
@@ -87,6 +90,12 @@ async def soak(replicas: int, members: int, minutes: float, warmup: float,
                 "load_average_1min_after": round(os.getloadavg()[0], 2),
                 "cpu_ms_per_turn_by_process": {
                     name: round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / turns, 1)
+                    for name in sorted(cpu_after)
+                },
+                # What the manifests' requests and limits are set from (deploy/kubernetes).
+                "peak_rss_mb_by_process": {name: round(mb) for name, mb in memory.peak.items()},
+                "mean_cores_by_process": {
+                    name: round((cpu_after[name] - cpu_before.get(name, 0.0)) / elapsed, 2)
                     for name in sorted(cpu_after)
                 },
                 "journeys": dict(conversation.journeys),
@@ -134,6 +143,15 @@ def markdown(results: dict[str, Any]) -> str:
     for run in runs:
         shown = ", ".join(f"{name} {ms}" for name, ms in run["cpu_ms_per_turn_by_process"].items())
         lines.append(f"- {run['replicas']} replica(s): {shown}")
+    sized = [run for run in runs if "peak_rss_mb_by_process" in run]
+    if sized:
+        lines += ["", "Peak resident memory (each process with its children, sampled every 2 s) "
+                  "and mean CPU cores over the run, by process:", ""]
+        for run in sized:
+            shown = ", ".join(
+                f"{name} {mb} MB, {run['mean_cores_by_process'][name]} cores"
+                for name, mb in run["peak_rss_mb_by_process"].items())
+            lines.append(f"- {run['replicas']} replica(s): {shown}")
     two = next((run for run in runs if run["replicas"] == 2), None)
     one = next((run for run in runs if run["replicas"] == 1), None)
     lines += ["", "## Verdict", ""]
