@@ -111,10 +111,12 @@ def keep_skipped_systems(part: dict[str, Any], earlier: dict[str, Any], when: st
     systems = part.get("systems")
     if not isinstance(systems, dict):
         return
+    def undated(name: str) -> str:
+        return name.split(" (measured ")[0]
+
     for name, figures in (earlier.get("systems") or {}).items():
-        base = name.split(" (measured ")[0]
-        if base not in systems and not any(n.split(" (measured ")[0] == base for n in systems):
-            dated = name if " (measured " in name else f"{name} (measured {when})"
+        if not any(undated(kept) == undated(name) for kept in systems):
+            dated = name if undated(name) != name else f"{name} (measured {when})"
             systems[dated] = figures
 
 
