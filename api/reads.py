@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from anyio import to_thread
@@ -44,9 +45,11 @@ WAIT_SECONDS = 5.0
 
 # One engine per event loop and database: asyncpg's connections belong to the loop that made
 # them. A worker has one loop for its life; a test client may make one per request.
-_engines: dict[tuple[int, str], tuple[asyncio.AbstractEventLoop, AsyncEngine]] = {}
+_engines: dict[tuple[int, URL], tuple[asyncio.AbstractEventLoop, AsyncEngine]] = {}
 
 
+# Asked on every look-up with the one URL a process has: worked out once.
+@lru_cache(maxsize=8)
 def asyncpg_url(url: URL) -> URL | None:
     """`url` for asyncpg, or None when it is no PostgreSQL URL or names an option asyncpg
     cannot take."""
@@ -60,7 +63,7 @@ def asyncpg_url(url: URL) -> URL | None:
 
 def _engine_for(url: URL) -> AsyncEngine:
     loop = asyncio.get_running_loop()
-    key = (id(loop), url.render_as_string(hide_password=False))
+    key = (id(loop), url)
     known = _engines.get(key)
     if known is not None and known[0] is loop:
         return known[1]

@@ -43,7 +43,7 @@ def test_other_urls_keep_the_threaded_session(url: str) -> None:
 
 
 def _readers_on_asyncpg() -> int:
-    return sum(1 for _, url in reads._engines if url.startswith("postgresql+asyncpg"))
+    return sum(1 for _, url in reads._engines if url.drivername == "postgresql+asyncpg")
 
 
 def test_the_record_is_read_over_asyncpg_on_postgresql_and_closed_at_shutdown(
