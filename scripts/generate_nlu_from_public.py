@@ -13,6 +13,10 @@ Each intent block carries `metadata: {source: public}`, so the classifier can we
 examples below our own (config.yml). Run it after changing the mapping
 (`.venv/bot/bin/python scripts/generate_nlu_from_public.py`); `--check` writes nothing and
 exits 1 when the file is out of date.
+
+It also writes the examples' sentence embeddings to data/nlu/public.embeddings.npz (about a
+minute), so that training looks them up instead of encoding them every time
+(bot/nlu/stored_embeddings.py); `--embeddings-only` writes just those, from the current file.
 """
 
 from __future__ import annotations
@@ -36,8 +40,10 @@ from bench.nlu.data import (  # noqa: E402
     load_clinc150,
     rasa_safe,
 )
+from bot.nlu.stored_embeddings import PUBLIC_EMBEDDINGS_FILE  # noqa: E402
 
 OUTPUT = ROOT / "data" / "nlu" / PUBLIC_EXAMPLES_FILE
+EMBEDDINGS = ROOT / "data" / "nlu" / PUBLIC_EMBEDDINGS_FILE
 MAPPING = ROOT / "bench" / "nlu" / "public_mapping.yml"
 DATASETS = Path(os.environ.get("MEMBERDESK_DATASETS", ROOT.parent / "shared" / "datasets"))
 HEADER = (
@@ -129,11 +135,30 @@ def generate(datasets: Path = DATASETS) -> str:
     return HEADER + 'version: "3.1"\n\nnlu:\n' + "".join(blocks)
 
 
+def public_texts() -> list[str]:
+    """The texts of data/nlu/public.yml's examples, exactly as training reads them."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [m.get("text") for m in load_data(str(OUTPUT)).training_examples if m.get("text")]
+
+
+def store_embeddings() -> int:
+    """Writes data/nlu/public.embeddings.npz for the current public.yml; how many texts."""
+    from bot.nlu.sentence_encoder import shared_encoder
+    from bot.nlu.stored_embeddings import write_store
+
+    return write_store(EMBEDDINGS, public_texts(), shared_encoder())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--embeddings-only", action="store_true")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     args = parser.parse_args()
+    if args.embeddings_only:
+        print(f"{EMBEDDINGS}: {store_embeddings()} texts")
+        return 0
     text = generate(args.datasets)
     if args.check:
         current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
@@ -142,6 +167,7 @@ def main() -> int:
             return 1
         return 0
     OUTPUT.write_text(text, encoding="utf-8")
+    print(f"{EMBEDDINGS}: {store_embeddings()} texts")
     return 0
 
 

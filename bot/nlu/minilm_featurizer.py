@@ -9,13 +9,17 @@ At parse time the encoder is most of the NLU's cost (22 of 25 ms a message), and
 classifier's cheaper model, which reads every block but this one, is sure of most messages on
 its own. So `process` embeds nothing: it marks the message with PENDING_EMBEDDING, and
 LinearIntentClassifier embeds the text only when its cheap model is unsure (the cascade in
-bot/nlu/linear_intent_classifier.py). Training examples are embedded here, as before.
+bot/nlu/linear_intent_classifier.py). Training examples are embedded here, as before, except
+those whose embeddings are stored (`stored_embeddings`: bot/nlu/stored_embeddings.py).
 """
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -29,8 +33,16 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.sentence_encoder import SentenceEncoder, shared_encoder
+from bot.nlu.sentence_encoder import (
+    DIMENSIONS,
+    SentenceEncoder,
+    encoder_identity,
+    shared_encoder,
+)
 from bot.nlu.spelling import text_as_read
+from bot.nlu.stored_embeddings import StoredEmbeddings
+
+logger = logging.getLogger(__name__)
 
 EMBEDDING_DTYPES = ("float16", "float32")
 # Set on a parsed message whose text block is left to the intent classifier: what it needs to
@@ -79,8 +91,10 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """Defaults: the word-embedding table kept in float16 (23 MB instead of 45 MB)."""
-        return {**DenseFeaturizer.get_default_config(), "embedding_dtype": "float16"}
+        """Defaults: the word-embedding table kept in float16 (23 MB instead of 45 MB), and no
+        stored embeddings (paths to stores, relative to the working directory)."""
+        return {**DenseFeaturizer.get_default_config(), "embedding_dtype": "float16",
+                "stored_embeddings": []}
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -93,6 +107,11 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         if config.get("embedding_dtype", "float16") not in EMBEDDING_DTYPES:
             raise InvalidConfigException(
                 f"{cls.__name__}: embedding_dtype must be one of {', '.join(EMBEDDING_DTYPES)}"
+            )
+        stores = config.get("stored_embeddings") or []
+        if not isinstance(stores, list) or not all(isinstance(p, str) and p for p in stores):
+            raise InvalidConfigException(
+                f"{cls.__name__}: stored_embeddings must be a list of file paths"
             )
 
     def __init__(self, config: dict[str, Any], name: str, encoder: SentenceEncoder) -> None:
@@ -114,9 +133,10 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         encoder = shared_encoder(config["embedding_dtype"])
         return cls(config, execution_context.node_name, encoder)
 
-    def _featurize(self, messages: list[Message], cache: bool,
-                   skip: tuple[str, ...] = ()) -> None:
-        """Embeds every featurizable attribute of the messages but `skip`, one batch each."""
+    def _featurize(self, messages: list[Message], cache: bool, skip: tuple[str, ...] = (),
+                   stored: StoredEmbeddings | None = None) -> None:
+        """Embeds every featurizable attribute of the messages but `skip`, one batch each;
+        texts found in `stored` are looked up, not encoded."""
         for attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
             if attribute in skip:
                 continue
@@ -131,9 +151,34 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
                 for message in chosen:
                     # Embedded now: nothing is left for the classifier to add.
                     message.data.pop(PENDING_EMBEDDING, None)
-            embeddings = self.encoder.encode(texts, cache=cache)
+            embeddings = (self._look_up_or_encode(texts, stored) if stored
+                          else self.encoder.encode(texts, cache=cache))
             for message, embedding in zip(chosen, embeddings, strict=True):
                 self.add_features_to_message(None, embedding[None, :], attribute, message)
+
+    def _look_up_or_encode(self, texts: list[str], stored: StoredEmbeddings) -> np.ndarray:
+        """The stored embedding of each text that has one; the others encoded (uncached)."""
+        embeddings = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        missing = []
+        for index, text in enumerate(texts):
+            vector = stored.get(text)
+            if vector is None:
+                missing.append(index)
+            else:
+                embeddings[index] = vector
+        if missing:
+            embeddings[missing] = self.encoder.encode([texts[i] for i in missing], cache=False)
+        logger.debug(f"{self.__class__.__name__}: {len(texts) - len(missing)} of {len(texts)} "
+                     f"training texts' embeddings were stored, {len(missing)} encoded.")
+        return embeddings
+
+    def _stores(self) -> StoredEmbeddings:
+        """Every configured store, merged: read at training only, never when serving."""
+        identity = encoder_identity(self.encoder)
+        merged: dict[str, np.ndarray] = {}
+        for path in self._config.get("stored_embeddings") or []:
+            merged.update(StoredEmbeddings.read(Path(path), identity).vectors_by_text)
+        return StoredEmbeddings(merged)
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Leaves the text's block to the intent classifier, which embeds only the messages
@@ -158,7 +203,8 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Featurizes the training examples in place, in length-sorted batches."""
+        """Featurizes the training examples in place, in length-sorted batches; the texts of
+        the stored embeddings are looked up."""
         # Training texts bypass the cache: they would only push out what serving has seen.
-        self._featurize(training_data.training_examples, cache=False)
+        self._featurize(training_data.training_examples, cache=False, stored=self._stores())
         return training_data

@@ -38,6 +38,10 @@ MAX_TOKENS = 256
 CACHE_LIMIT = 4096
 # Training texts are encoded this many at a time, sorted by length so padding stays small.
 BATCH_SIZE = 64
+# Raised whenever a change here changes what `encode` returns (the forward pass, pooling,
+# tokenizer settings): stored embeddings (bot/nlu/stored_embeddings.py) from an earlier
+# revision are then ignored rather than mixed with new ones.
+FORWARD_REVISION = 1
 
 
 class SentenceEncoderMissing(RuntimeError):
@@ -231,6 +235,19 @@ class SentenceEncoder:
             while len(self._cache) > CACHE_LIMIT:
                 self._cache.popitem(last=False)
         return np.stack([found[text] for text in texts])
+
+
+def encoder_identity(encoder: SentenceEncoder) -> str:
+    """What decides the encoder's output: the weights' release, the word table's storage type,
+    the token limit and the forward pass's revision."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version(PIP_NAME)
+    except PackageNotFoundError:
+        release = "unknown"
+    return (f"{PIP_NAME}=={release} words={encoder.word_embeddings.dtype} "
+            f"max_tokens={MAX_TOKENS} forward={FORWARD_REVISION}")
 
 
 # One encoder per storage type for the whole process: the featurizer embeds the training
