@@ -44,8 +44,15 @@ TEMPLATES = (
     "member no {number} dob {born} pc {postcode} - {request}",
     "{number}, {postcode}, {born}. {request} thanks",
 )
-POSTCODES = ("M14 5TQ", "LS1 4AB", "bs1 4jq", "YO17HH", "SW1A 1AA", "CF10 1AA", "B15 2TT",
-             "NE1 7RU", "G2 1DY", "EH1 1YZ", "S1 2HE", "hu1 1ab")
+# A fresh postcode for every example, from all over the UK: with a dozen fixed ones, each
+# stood beside a few requests, and a postcode typed alone ("cf10 1aa") was read as the request
+# it had happened to stand beside most ("sign up") instead of as an answer.
+POSTCODE_AREAS = (
+    "AB B BA BD BH BN BS BT CA CB CF CH CM CO CV DD DE DH DL DN EH EN EX G GL GU HD HG HU IP "
+    "KA KY L LA LE LL LN LS M ME MK N NE NG NN NP NR NW OX PA PE PL PO PR RG S SA SE SK SN SO "
+    "SR ST SW SY TA TN TR TS W WA WF WN WR WS WV YO"
+).split()
+INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 MONTHS = ("January", "Feb", "march", "Apr", "May", "June", "jul", "August", "Sept", "oct",
           "November", "Dec")
 NAMES = (("Sam", "Patel"), ("jo", "bloggs"), ("Aisha", "Khan"), ("Tom", "O'Neill"),
@@ -66,6 +73,14 @@ def _examples() -> dict[str, list[str]]:
                 if text:
                     found.setdefault(block["intent"], []).append(text)
     return found
+
+
+def _postcode(rng: random.Random) -> str:
+    """A postcode in one of the ways members type them (capitals or not, spaced or not)."""
+    outward = f"{rng.choice(POSTCODE_AREAS)}{rng.randint(1, 20)}"
+    inward = f"{rng.randint(1, 9)}{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"
+    return rng.choice((f"{outward} {inward}", f"{outward} {inward}".lower(),
+                       f"{outward}{inward}"))
 
 
 def _born(rng: random.Random) -> str:
@@ -89,7 +104,7 @@ def generate() -> str:
             template = TEMPLATES[(index + len(blocks)) % len(TEMPLATES)]
             lines.append(template.format(
                 number=f"[{rng.randint(1000001, 1999999)}](membership_number)",
-                born=f"[{_born(rng)}](date)", postcode=f"[{rng.choice(POSTCODES)}](postcode)",
+                born=f"[{_born(rng)}](date)", postcode=f"[{_postcode(rng)}](postcode)",
                 request=request, first=first, last=last,
             ))
         if lines:
