@@ -47,11 +47,11 @@ TEMPLATES = (
 # A fresh postcode for every example, from all over the UK: with a dozen fixed ones, each
 # stood beside a few requests, and a postcode typed alone ("cf10 1aa") was read as the request
 # it had happened to stand beside most ("sign up") instead of as an answer.
-POSTCODE_AREAS = (
+POSTCODE_AREAS = (  # the letters a postcode starts with, space-separated
     "AB B BA BD BH BN BS BT CA CB CF CH CM CO CV DD DE DH DL DN EH EN EX G GL GU HD HG HU IP "
     "KA KY L LA LE LL LN LS M ME MK N NE NG NN NP NR NW OX PA PE PL PO PR RG S SA SE SK SN SO "
     "SR ST SW SY TA TN TR TS W WA WF WN WR WS WV YO"
-).split()
+)
 INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 MONTHS = ("January", "Feb", "march", "Apr", "May", "June", "jul", "August", "Sept", "oct",
           "November", "Dec")
@@ -77,7 +77,7 @@ def _examples() -> dict[str, list[str]]:
 
 def _postcode(rng: random.Random) -> str:
     """A postcode in one of the ways members type them (capitals or not, spaced or not)."""
-    outward = f"{rng.choice(POSTCODE_AREAS)}{rng.randint(1, 20)}"
+    outward = f"{rng.choice(POSTCODE_AREAS.split())}{rng.randint(1, 20)}"
     inward = f"{rng.randint(1, 9)}{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"
     return rng.choice((f"{outward} {inward}", f"{outward} {inward}".lower(),
                        f"{outward}{inward}"))
