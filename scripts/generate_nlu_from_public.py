@@ -14,8 +14,8 @@ examples below our own (config.yml). Run it after changing the mapping
 (`.venv/bot/bin/python scripts/generate_nlu_from_public.py`); `--check` writes nothing and
 exits 1 when the file is out of date.
 
-It also writes the examples' sentence embeddings to data/nlu/public.embeddings.npz (about a
-minute), so that training looks them up instead of encoding them every time
+It also writes the examples' sentence embeddings to bot/nlu/stored/public.embeddings.npz
+(about a minute), so that training looks them up instead of encoding them every time
 (bot/nlu/stored_embeddings.py); `--embeddings-only` writes just those, from the current file.
 """
 
@@ -40,10 +40,10 @@ from bench.nlu.data import (  # noqa: E402
     load_clinc150,
     rasa_safe,
 )
-from bot.nlu.stored_embeddings import PUBLIC_EMBEDDINGS_FILE  # noqa: E402
+from bot.nlu.stored_embeddings import PUBLIC_STORE  # noqa: E402
 
 OUTPUT = ROOT / "data" / "nlu" / PUBLIC_EXAMPLES_FILE
-EMBEDDINGS = ROOT / "data" / "nlu" / PUBLIC_EMBEDDINGS_FILE
+EMBEDDINGS = ROOT / PUBLIC_STORE
 MAPPING = ROOT / "bench" / "nlu" / "public_mapping.yml"
 DATASETS = Path(os.environ.get("MEMBERDESK_DATASETS", ROOT.parent / "shared" / "datasets"))
 HEADER = (
@@ -143,7 +143,7 @@ def public_texts() -> list[str]:
 
 
 def store_embeddings() -> int:
-    """Writes data/nlu/public.embeddings.npz for the current public.yml; how many texts."""
+    """Writes bot/nlu/stored/public.embeddings.npz for the current public.yml; how many texts."""
     from bot.nlu.sentence_encoder import shared_encoder
     from bot.nlu.stored_embeddings import write_store
 

@@ -3,8 +3,9 @@
 Embedding every training example is most of a training's time (about 100 of 180 s on two
 cores), and more than half of the examples are data/nlu/public.yml's, which change only when
 scripts/generate_nlu_from_public.py rewrites that file. So that script stores their embeddings
-in data/nlu/public.embeddings.npz, and the featurizer looks each training text up there before
-it encodes anything.
+in bot/nlu/stored/public.embeddings.npz, and the featurizer looks each training text up there
+before it encodes anything. (Not in data/: Rasa's `load_data` on a folder reads every file in
+it as training data.)
 
 A store is only used with the encoder that wrote it: it carries the encoder's identity (the
 weights package's version, the storage type of its word table, the token limit and the
@@ -25,7 +26,8 @@ from bot.nlu.sentence_encoder import DIMENSIONS, SentenceEncoder, encoder_identi
 
 logger = logging.getLogger(__name__)
 
-PUBLIC_EMBEDDINGS_FILE = "public.embeddings.npz"
+# Where the public examples' store lives, from the project's root (config.yml names it too).
+PUBLIC_STORE = "bot/nlu/stored/public.embeddings.npz"
 
 
 class StoredEmbeddings:

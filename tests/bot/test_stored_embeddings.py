@@ -22,7 +22,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.minilm_featurizer import MiniLMFeaturizer
 from bot.nlu.sentence_encoder import SentenceEncoder, encoder_identity, shared_encoder
-from bot.nlu.stored_embeddings import PUBLIC_EMBEDDINGS_FILE, StoredEmbeddings, write_store
+from bot.nlu.stored_embeddings import PUBLIC_STORE, StoredEmbeddings, write_store
 
 ROOT = Path(__file__).resolve().parents[2]
 STORED = ["I have moved house to LS6 2QT", "can I get my money back", "my dd bounced"]
@@ -139,7 +139,7 @@ def test_serving_never_reads_the_store(tmp_path: Path, caplog: pytest.LogCapture
     assert "stored embeddings" not in caplog.text.lower()
 
 
-@pytest.mark.parametrize("stores", ["data/nlu/public.embeddings.npz", [""], [3]])
+@pytest.mark.parametrize("stores", ["bot/nlu/stored/public.embeddings.npz", [""], [3]])
 def test_a_bad_stored_embeddings_setting_is_refused(tmp_path: Path, stores: object) -> None:
     with pytest.raises(InvalidConfigException, match="stored_embeddings"):
         make_featurizer(tmp_path, stores)  # type: ignore[arg-type]
@@ -150,11 +150,10 @@ def test_the_shipped_store_holds_every_public_example_as_the_encoder_gives_it() 
     # longer: the generator writes both, and this fails when only one was written.
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     (minilm,) = [c for c in config["pipeline"] if c["name"].endswith("MiniLMFeaturizer")]
-    assert minilm["stored_embeddings"] == [f"data/nlu/{PUBLIC_EMBEDDINGS_FILE}"]
+    assert minilm["stored_embeddings"] == [PUBLIC_STORE]
 
     encoder = shared_encoder()
-    shipped = StoredEmbeddings.read(ROOT / "data" / "nlu" / PUBLIC_EMBEDDINGS_FILE,
-                                    encoder_identity(encoder))
+    shipped = StoredEmbeddings.read(ROOT / PUBLIC_STORE, encoder_identity(encoder))
     public = load_data(str(ROOT / "data" / "nlu" / "public.yml"))
     texts = {m.get(TEXT) for m in public.training_examples if m.get(TEXT)}
     assert set(shipped.vectors_by_text) == texts
@@ -162,3 +161,10 @@ def test_the_shipped_store_holds_every_public_example_as_the_encoder_gives_it() 
     fresh = encoder.encode(sample, cache=False)
     stored = np.stack([shipped.get(text) for text in sample])
     assert np.allclose(stored, fresh, atol=1e-5)
+
+
+def test_the_nlu_folder_holds_training_data_only() -> None:
+    # Rasa's load_data reads every file of a folder as training data: a store kept in
+    # data/nlu broke every tool that loads the folder whole (the NLU benchmark among them).
+    data = load_data(str(ROOT / "data" / "nlu"))
+    assert len(data.intent_examples) > 5000
