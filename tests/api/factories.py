@@ -179,3 +179,9 @@ def payment_link_token(db: Session, settings: Any, member: Member) -> str:
         channel="webchat",
     )
     return url.rsplit("/", 1)[1]
+
+
+def shows_card_number(text: str, card: str) -> bool:
+    """Whether `card` is in the text, spaced as given, unspaced, or its first eight digits:
+    never a bare "4111", which a timestamp's microseconds can hold by chance (".304111")."""
+    return any(form in text for form in (card, card.replace(" ", ""), card[:9]))
