@@ -145,6 +145,13 @@ class CachedEncoder:
                 self.vectors[text] = vector
         return np.stack([self.vectors[t] for t in texts])
 
+    def __getattr__(self, name: str) -> Any:
+        """Everything else (the encoder's identity, which the stored embeddings are checked
+        against) is the wrapped encoder's."""
+        if name == "encoder":
+            raise AttributeError(name)
+        return getattr(self.encoder, name)
+
 
 def components(pipeline: list[dict[str, Any]], work: Path) -> list[tuple[str, Any]]:
     """(name, untrained component) for each step of the pipeline that reads intents."""
