@@ -43,6 +43,7 @@ from bench.nlu.typo_validation import (  # noqa: E402
     CachedEncoder,
     featurised,
     score,
+    trained_answers,
     validation_split,
 )
 
@@ -95,14 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             # The example's own weight multiplies its source's.
             example.set(EXAMPLE_WEIGHT, out_of_scope / public)
         started = time.perf_counter()
-        answers: list[list[str]] = []
-        with quiet_rasa():
-            classifier.train(data)
-            for batch in messages:
-                classifier.process(batch)
-                fallback.process(batch)
-                answers.append([m.get("intent")["name"] for m in batch])
-        clean, typos = (score(rows, a) for a in answers)
+        clean, typos = (score(rows, after_fallback) for _, after_fallback in
+                        trained_answers(classifier, fallback, data, messages))
         print(f"{public:.4f} {out_of_scope:.4f} | {clean['public']:.1f} {typos['public']:.1f} "
               f"({clean['public fallback']:.1f}) | {clean['own']:.1f} {typos['own']:.1f} "
               f"({clean['own fallback']:.1f}) | {time.perf_counter() - started:.1f}",

@@ -216,6 +216,21 @@ def score(rows: list[Row], intents: list[str]) -> dict[str, float]:
     return {part: round(100 * sum(oks) / len(oks), 1) for part, oks in sorted(right.items())}
 
 
+def trained_answers(classifier: Any, fallback: Any, data: Any, batches: list[list[Any]]
+                    ) -> list[tuple[list[str], list[str]]]:
+    """Trains the classifier on data; for each batch, the intents it answers, and the intents
+    after the fallback."""
+    answers = []
+    with quiet_rasa():
+        classifier.train(data)
+        for batch in batches:
+            classifier.process(batch)
+            top = [m.get("intent")["name"] for m in batch]
+            fallback.process(batch)
+            answers.append((top, [m.get("intent")["name"] for m in batch]))
+    return answers
+
+
 def parse_candidate(text: str) -> tuple[int, float, float, float]:
     """"copies,share,weight,minilm" -> the four numbers."""
     copies, share, weight, minilm = text.split(",")
@@ -268,15 +283,10 @@ def main(argv: list[str] | None = None) -> int:
                 example.set(EXAMPLE_WEIGHT, copy_weight)
         classifier._config["feature_weights"] = {"minilm": minilm}  # noqa: SLF001
         started = time.perf_counter()
-        answers: list[list[str]] = []
-        with quiet_rasa():
-            classifier.train(data)
-            for batch in messages:
-                classifier.process(batch)
-                answers.append([m.get("intent")["name"] for m in batch])
-                fallback.process(batch)
-                answers.append([m.get("intent")["name"] for m in batch])
-        clean, typos_top, typos = (score(rows, answers[i]) for i in (1, 2, 3))
+        (_, clean_answers), (typos_top_answers, typos_answers) = trained_answers(
+            classifier, fallback, data, messages)
+        clean, typos_top, typos = (score(rows, answers) for answers in
+                                   (clean_answers, typos_top_answers, typos_answers))
         print(f"{copies} {share:.2f} {copy_weight:.2f} {minilm:.2f} | {clean['public']:.1f} "
               f"{typos['public']:.1f} ({typos_top['public']:.1f}, "
               f"{typos['public fallback']:.1f}) | {clean['own']:.1f} {typos['own']:.1f} | "
