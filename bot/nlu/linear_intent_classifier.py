@@ -12,6 +12,11 @@ tenths of a parse. At parse time the cheap model scores first; when its top prob
 reaches `cheap_enough` its ranking is the answer and the text is never embedded. Otherwise the
 text is embedded (the featurizer left it pending, bot/nlu/minilm_featurizer.py) and the full
 model answers. `cheap_enough` 1.0, the default, always asks the full model.
+
+The full model's answer can be blended with the vote of the training examples nearest to the
+message in MiniLM's space (bot/nlu/neighbours.py): `neighbours` examples vote, and the vote
+makes up `neighbour_share` of the probabilities. 0 neighbours, the default, is the regression
+alone. The examples' vectors are saved with the model for that.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
 from bot.nlu.minilm_featurizer import PENDING_EMBEDDING, embed_pending
+from bot.nlu.neighbours import NearestExamples
 from bot.nlu.sentence_encoder import shared_encoder
 
 logger = logging.getLogger(__name__)
@@ -78,6 +84,15 @@ def sentence_features(message: Message, weights: dict[str, float] | None = None,
     return scipy.sparse.hstack(blocks, format="csr")
 
 
+def minilm_vector(message: Message) -> np.ndarray | None:
+    """The message's MiniLM sentence embedding, if it has one yet."""
+    for features in message.features:
+        if (features.attribute == TEXT and features.type == "sentence"
+                and features.origin == EXPENSIVE_ORIGIN):
+            return np.asarray(features.features, dtype=np.float32).ravel()
+    return None
+
+
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Probabilities from one message's intent scores."""
     exponentials = np.exp(scores - scores.max())
@@ -106,9 +121,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
         cheap_enough is the cheap model's top probability from which its answer stands
         without the MiniLM block; 1.0 always asks the full model (and trains no cheap one).
+
+        neighbours is how many nearest training examples vote on the full model's answer
+        (0: none), neighbour_share the part of the probabilities their vote makes up, and
+        neighbour_temperature how much nearer examples outweigh further ones.
         """
         return {"C": 10.0, "max_iter": 1000, "feature_weights": {}, "source_weights": {},
-                "cheap_enough": 1.0, RANKING_LENGTH: LABEL_RANKING_LENGTH}
+                "cheap_enough": 1.0, "neighbours": 0, "neighbour_share": 0.5,
+                "neighbour_temperature": 0.05, RANKING_LENGTH: LABEL_RANKING_LENGTH}
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -124,9 +144,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         weights: np.ndarray | None = None,
         bias: np.ndarray | None = None,
         cheap: tuple[np.ndarray, np.ndarray] | None = None,
+        nearest: NearestExamples | None = None,
     ) -> None:
         """A classifier, trained when intents, weights and bias are given; `cheap` is the
-        cheap model's (weights, bias), None when it was not trained (an older model file)."""
+        cheap model's (weights, bias), None when it was not trained (an older model file);
+        `nearest`, the training examples that vote, None when none do."""
         if float(config["C"]) <= 0:
             raise InvalidConfigException(f"{type(self).__name__}: C must be positive")
         cheap_enough = config.get("cheap_enough", 1.0)
@@ -136,6 +158,18 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 f"{type(self).__name__}: cheap_enough must be a probability above 0 and at "
                 f"most 1 (1 always asks the full model), not {cheap_enough!r}"
             )
+        neighbours = config.get("neighbours", 0)
+        if isinstance(neighbours, bool) or not isinstance(neighbours, int) or neighbours < 0:
+            raise InvalidConfigException(
+                f"{type(self).__name__}: neighbours must be a whole number, 0 or more "
+                f"(0: no vote), not {neighbours!r}")
+        for key, low_ok in (("neighbour_share", True), ("neighbour_temperature", False)):
+            value = config.get(key, 0.5)
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not (0 <= value <= 1 if low_ok else value > 0)):
+                raise InvalidConfigException(
+                    f"{type(self).__name__}: {key} must be "
+                    f"{'from 0 to 1' if low_ok else 'above 0'}, not {value!r}")
         for key, keyed_by in (("feature_weights", "featurizer aliases"),
                               ("source_weights", "example sources")):
             weights_by = config.get(key) or {}
@@ -152,6 +186,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         self.weights = weights
         self.bias = bias
         self.cheap = cheap
+        self.nearest = nearest
         self._by_feature: np.ndarray | None = None
         self._cheap_by_feature: np.ndarray | None = None
 
@@ -169,7 +204,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the full model (and, when the cascade is on, the cheap one) and saves them."""
         weights_by = self._config.get("feature_weights")
-        rows, cheap_rows, labels, counts = [], [], [], []
+        rows, cheap_rows, labels, counts, vectors = [], [], [], [], []
         for message in training_data.intent_examples:
             features = sentence_features(message, weights_by)
             if features is not None and message.get(INTENT):
@@ -177,6 +212,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 cheap_rows.append(sentence_features(message, weights_by, EXPENSIVE_ORIGIN))
                 labels.append(message.get(INTENT))
                 counts.append(self._weight_of(message))
+                vectors.append(minilm_vector(message))
         if len(set(labels)) < 2:
             logger.warning(f"{type(self).__name__} needs two intents or more; not trained.")
             return self._resource
@@ -192,13 +228,37 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             else:
                 intents, cheap_weights, cheap_bias = self._fit(cheap_rows, labels, sample_weight)
                 self.cheap = (cheap_weights, cheap_bias)
+        self.nearest = self._voters(vectors, labels)
         self._by_feature = self._cheap_by_feature = None
         with self._model_storage.write_to(self._resource) as folder:
             cheap_arrays = ({"cheap_weights": self.cheap[0], "cheap_bias": self.cheap[1]}
                             if self.cheap is not None else {})
+            # Half precision on disk (similarities move by under 1e-3); float32 in memory.
+            voter_arrays = ({"neighbour_vectors": self.nearest.vectors.astype(np.float16),
+                             "neighbour_intents": self.nearest.intents}
+                            if self.nearest is not None else {})
             np.savez(folder / MODEL_FILE, intents=self.intents, weights=self.weights,
-                     bias=self.bias, **cheap_arrays)
+                     bias=self.bias, **cheap_arrays, **voter_arrays)
         return self._resource
+
+    def _voters(self, vectors: list[np.ndarray | None], labels: list[str]
+                ) -> NearestExamples | None:
+        """The training examples that vote, when `neighbours` asks for a vote and every
+        example has a MiniLM vector."""
+        if int(self._config.get("neighbours", 0)) == 0:
+            return None
+        if any(vector is None for vector in vectors):
+            logger.warning(f"{type(self).__name__}: the nearest examples' vote needs the "
+                           f"'{EXPENSIVE_ORIGIN}' block on every example; no vote.")
+            return None
+        assert self.intents is not None  # noqa: S101
+        index = {str(intent): i for i, intent in enumerate(self.intents)}
+        return self._nearest(NearestExamples.unit_rows(np.vstack(vectors)),
+                             np.array([index[label] for label in labels]))
+
+    def _nearest(self, vectors: np.ndarray, intents: np.ndarray) -> NearestExamples:
+        return NearestExamples(vectors, intents, int(self._config["neighbours"]),
+                               float(self._config.get("neighbour_temperature", 0.05)))
 
     def _fit(self, rows: list[scipy.sparse.csr_matrix], labels: list[str],
              sample_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -251,8 +311,15 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 # the full model answers every message.
                 cheap = ((saved["cheap_weights"], saved["cheap_bias"])
                          if "cheap_weights" in saved.files else None)
-                return cls(config, model_storage, resource, saved["intents"],
-                           saved["weights"], saved["bias"], cheap)
+                classifier = cls(config, model_storage, resource, saved["intents"],
+                                 saved["weights"], saved["bias"], cheap)
+                # A model trained without the vote (or with it off now) has the regression
+                # alone.
+                if "neighbour_vectors" in saved.files and int(config.get("neighbours", 0)):
+                    classifier.nearest = classifier._nearest(
+                        saved["neighbour_vectors"].astype(np.float32),
+                        saved["neighbour_intents"])
+                return classifier
         except (ValueError, FileNotFoundError):
             logger.debug(f"{cls.__name__}: no trained model in '{resource.name}'.")
             return cls(config, model_storage, resource)
@@ -341,9 +408,22 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             unsure.append(message)
         self._embed_pending(unsure)
         for message in unsure:
-            scores = self.scores(message)
-            self._answer(message, softmax(scores) if scores is not None else None)
+            self._answer(message, self.full_probabilities(message))
         return messages
+
+    def full_probabilities(self, message: Message) -> np.ndarray | None:
+        """The full model's probabilities, blended with the nearest examples' vote when
+        there is one; None when the message has no sentence features."""
+        scores = self.scores(message)
+        if scores is None:
+            return None
+        probabilities = softmax(scores)
+        vector = minilm_vector(message)
+        if self.nearest is None or vector is None:
+            return probabilities
+        share = float(self._config.get("neighbour_share", 0.5))
+        return ((1 - share) * probabilities
+                + share * self.nearest.vote(vector, len(probabilities)))
 
     @staticmethod
     def _embed_pending(messages: list[Message]) -> None:
