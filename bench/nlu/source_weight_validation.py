@@ -57,18 +57,9 @@ def parse_candidate(text: str) -> tuple[float, float]:
     return float(public), float(out_of_scope)
 
 
-def source_of(message: object) -> str | None:
-    """The `source` of the message's intent block, as the classifier reads it."""
-    from rasa.shared.nlu.constants import METADATA, METADATA_INTENT
-
-    metadata = message.get(METADATA) or {}  # type: ignore[attr-defined]
-    block = metadata.get(METADATA_INTENT) if isinstance(metadata, dict) else None
-    return block.get("source") if isinstance(block, dict) else None
-
-
 def main(argv: list[str] | None = None) -> int:
     """Scores every candidate on the validation rows and prints one line each."""
-    from bot.nlu.linear_intent_classifier import EXAMPLE_WEIGHT
+    from bot.nlu.linear_intent_classifier import EXAMPLE_WEIGHT, source_of
     from bot.nlu.typo_copies import misspell
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -84,6 +84,13 @@ def sentence_features(message: Message, weights: dict[str, float] | None = None,
     return scipy.sparse.hstack(blocks, format="csr")
 
 
+def source_of(message: Message) -> str | None:
+    """The `source` its intent block's metadata names (public.yml's examples: "public")."""
+    metadata = message.get(METADATA) or {}
+    block = metadata.get(METADATA_INTENT) if isinstance(metadata, dict) else None
+    return block.get("source") if isinstance(block, dict) else None
+
+
 def minilm_vector(message: Message) -> np.ndarray | None:
     """The message's MiniLM sentence embedding, if it has one yet."""
     for features in message.features:
@@ -164,7 +171,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 f"{type(self).__name__}: neighbours must be a whole number, 0 or more "
                 f"(0: no vote), not {neighbours!r}")
         for key, low_ok in (("neighbour_share", True), ("neighbour_temperature", False)):
-            value = config.get(key, 0.5)
+            value = config.get(key, LinearIntentClassifier.get_default_config()[key])
             if (isinstance(value, bool) or not isinstance(value, (int, float))
                     or not (0 <= value <= 1 if low_ok else value > 0)):
                 raise InvalidConfigException(
@@ -286,10 +293,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def _weight_of(self, message: Message) -> float:
         """How much a training example counts: its intent block's metadata `source`, weighed,
         times the example's own EXAMPLE_WEIGHT."""
-        metadata = message.get(METADATA) or {}
-        block = metadata.get(METADATA_INTENT) if isinstance(metadata, dict) else None
-        source = block.get("source") if isinstance(block, dict) else None
-        by_source = float((self._config.get("source_weights") or {}).get(source, 1.0))
+        by_source = float((self._config.get("source_weights") or {}).get(source_of(message),
+                                                                         1.0))
         return by_source * float(message.get(EXAMPLE_WEIGHT) or 1.0)
 
     @classmethod
