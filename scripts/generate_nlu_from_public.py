@@ -142,22 +142,12 @@ def public_texts() -> list[str]:
     return [m.get("text") for m in load_data(str(OUTPUT)).training_examples if m.get("text")]
 
 
-def featurizer_lower_layer() -> int | None:
-    """The lower layer config.yml's MiniLM featurizer reads beside the embedding, if any."""
-    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    for step in config["pipeline"]:
-        if step["name"].endswith("MiniLMFeaturizer"):
-            return step.get("lower_layer")  # type: ignore[no-any-return]
-    return None
-
-
 def store_embeddings() -> int:
-    """Writes bot/nlu/stored/public.embeddings.npz for the current public.yml (with the lower
-    layer the featurizer reads); how many texts."""
+    """Writes bot/nlu/stored/public.embeddings.npz for the current public.yml; how many texts."""
     from bot.nlu.sentence_encoder import shared_encoder
     from bot.nlu.stored_embeddings import write_store
 
-    return write_store(EMBEDDINGS, public_texts(), shared_encoder(), featurizer_lower_layer())
+    return write_store(EMBEDDINGS, public_texts(), shared_encoder())
 
 
 def main() -> int:

@@ -135,17 +135,15 @@ class CachedEncoder:
 
     def __init__(self, encoder: Any) -> None:
         self.encoder = encoder
-        self.vectors: dict[tuple[str, int | None], np.ndarray] = {}
+        self.vectors: dict[str, np.ndarray] = {}
 
-    def encode(self, texts: list[str], cache: bool = True, lower_layer: int | None = None
-               ) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if (t, lower_layer) not in self.vectors))
+    def encode(self, texts: list[str], cache: bool = True) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
         if missing:
-            for text, vector in zip(missing, self.encoder.encode(missing, cache=False,
-                                                                 lower_layer=lower_layer),
+            for text, vector in zip(missing, self.encoder.encode(missing, cache=False),
                                     strict=True):
-                self.vectors[(text, lower_layer)] = vector
-        return np.stack([self.vectors[(t, lower_layer)] for t in texts])
+                self.vectors[text] = vector
+        return np.stack([self.vectors[t] for t in texts])
 
     def __getattr__(self, name: str) -> Any:
         """Everything else (the encoder's identity, which the stored embeddings are checked

@@ -49,7 +49,7 @@ from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
 from bot.nlu.minilm_featurizer import PENDING_EMBEDDING, embed_pending
 from bot.nlu.neighbours import NearestExamples
-from bot.nlu.sentence_encoder import DIMENSIONS, shared_encoder
+from bot.nlu.sentence_encoder import shared_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +92,11 @@ def source_of(message: Message) -> str | None:
 
 
 def minilm_vector(message: Message) -> np.ndarray | None:
-    """The message's MiniLM sentence embedding, if it has one yet: the block's first 384
-    columns (a lower layer's mean may follow them, which the classifier reads but the nearest
-    examples' vote does not: the vote was chosen on the embedding alone)."""
+    """The message's MiniLM sentence embedding, if it has one yet."""
     for features in message.features:
         if (features.attribute == TEXT and features.type == "sentence"
                 and features.origin == EXPENSIVE_ORIGIN):
-            return np.asarray(features.features, dtype=np.float32).ravel()[:DIMENSIONS]
+            return np.asarray(features.features, dtype=np.float32).ravel()
     return None
 
 

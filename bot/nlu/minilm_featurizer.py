@@ -35,7 +35,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.sentence_encoder import (
     DIMENSIONS,
-    LAYERS,
     SentenceEncoder,
     encoder_identity,
     shared_encoder,
@@ -65,37 +64,25 @@ def embed_pending(messages: list[Message], encoder: SentenceEncoder) -> None:
     chosen = [m for m in messages if m.get(PENDING_EMBEDDING)]
     if not chosen:
         return
-    by_layer: dict[int | None, list[Message]] = {}
-    for message in chosen:
-        lower_layer = message.get(PENDING_EMBEDDING).get("lower_layer")
-        by_layer.setdefault(lower_layer, []).append(message)
-    for lower_layer, group in by_layer.items():
-        embeddings = encoder.encode([text_as_read(m) for m in group], cache=True,
-                                    lower_layer=lower_layer)
-        for message, embedding in zip(group, embeddings, strict=True):
-            insert_block(message, embedding)
-
-
-def insert_block(message: Message, embedding: np.ndarray) -> None:
-    """Puts the pending block in its place among the message's sentence blocks."""
-    pending = message.data.pop(PENDING_EMBEDDING)
-    block = Features(embedding[None, :], "sentence", TEXT, pending["origin"])
-    seen, at = 0, len(message.features)
-    for index, features in enumerate(message.features):
-        if features.attribute == TEXT and features.type == "sentence":
-            if seen == pending["position"]:
-                at = index
-                break
-            seen += 1
-    message.features.insert(at, block)
+    embeddings = encoder.encode([text_as_read(m) for m in chosen], cache=True)
+    for message, embedding in zip(chosen, embeddings, strict=True):
+        pending = message.data.pop(PENDING_EMBEDDING)
+        block = Features(embedding[None, :], "sentence", TEXT, pending["origin"])
+        seen, at = 0, len(message.features)
+        for index, features in enumerate(message.features):
+            if features.attribute == TEXT and features.type == "sentence":
+                if seen == pending["position"]:
+                    at = index
+                    break
+                seen += 1
+        message.features.insert(at, block)
 
 
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
 )
 class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
-    """Adds a sentence feature: the text's all-MiniLM-L6-v2 embedding (unit length), and after
-    it the mean of a lower layer when `lower_layer` is set."""
+    """Adds a sentence feature: the text's all-MiniLM-L6-v2 embedding (unit length)."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -104,11 +91,10 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """Defaults: the word-embedding table kept in float16 (23 MB instead of 45 MB), no
-        stored embeddings (paths to stores, relative to the working directory), and the last
-        layer's mean alone (`lower_layer`: 1 to 5 adds that layer's mean beside it)."""
+        """Defaults: the word-embedding table kept in float16 (23 MB instead of 45 MB), and no
+        stored embeddings (paths to stores, relative to the working directory)."""
         return {**DenseFeaturizer.get_default_config(), "embedding_dtype": "float16",
-                "stored_embeddings": [], "lower_layer": None}
+                "stored_embeddings": []}
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -117,17 +103,10 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        """Rejects a storage type the encoder does not offer, and a layer it does not have."""
+        """Rejects a storage type the encoder does not offer."""
         if config.get("embedding_dtype", "float16") not in EMBEDDING_DTYPES:
             raise InvalidConfigException(
                 f"{cls.__name__}: embedding_dtype must be one of {', '.join(EMBEDDING_DTYPES)}"
-            )
-        lower_layer = config.get("lower_layer")
-        if lower_layer is not None and (isinstance(lower_layer, bool)
-                                        or lower_layer not in range(1, LAYERS)):
-            raise InvalidConfigException(
-                f"{cls.__name__}: lower_layer must be a layer from 1 to {LAYERS - 1}, or "
-                f"left out"
             )
         stores = config.get("stored_embeddings") or []
         if not isinstance(stores, list) or not all(isinstance(p, str) and p for p in stores):
@@ -139,7 +118,6 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         """A featurizer over an already loaded encoder."""
         super().__init__(name, config)
         self.encoder = encoder
-        self.lower_layer: int | None = config.get("lower_layer")
 
     @classmethod
     def create(
@@ -174,15 +152,13 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
                     # Embedded now: nothing is left for the classifier to add.
                     message.data.pop(PENDING_EMBEDDING, None)
             embeddings = (self._look_up_or_encode(texts, stored) if stored
-                          else self.encoder.encode(texts, cache=cache,
-                                                   lower_layer=self.lower_layer))
+                          else self.encoder.encode(texts, cache=cache))
             for message, embedding in zip(chosen, embeddings, strict=True):
                 self.add_features_to_message(None, embedding[None, :], attribute, message)
 
     def _look_up_or_encode(self, texts: list[str], stored: StoredEmbeddings) -> np.ndarray:
         """The stored embedding of each text that has one; the others encoded (uncached)."""
-        width = DIMENSIONS * (1 if self.lower_layer is None else 2)
-        embeddings = np.empty((len(texts), width), dtype=np.float32)
+        embeddings = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
         missing = []
         for index, text in enumerate(texts):
             vector = stored.get(text)
@@ -191,8 +167,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             else:
                 embeddings[index] = vector
         if missing:
-            embeddings[missing] = self.encoder.encode([texts[i] for i in missing], cache=False,
-                                                      lower_layer=self.lower_layer)
+            embeddings[missing] = self.encoder.encode([texts[i] for i in missing], cache=False)
         logger.debug(f"{self.__class__.__name__}: {len(texts) - len(missing)} of {len(texts)} "
                      f"training texts' embeddings were stored, {len(missing)} encoded.")
         return embeddings
@@ -202,8 +177,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         identity = encoder_identity(self.encoder)
         merged: dict[str, np.ndarray] = {}
         for path in self._config.get("stored_embeddings") or []:
-            merged.update(StoredEmbeddings.read(Path(path), identity,
-                                                self.lower_layer).vectors_by_text)
+            merged.update(StoredEmbeddings.read(Path(path), identity).vectors_by_text)
         return StoredEmbeddings(merged)
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -217,7 +191,6 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
                 message.set(PENDING_EMBEDDING, {
                     "origin": self._identifier,
                     "embedding_dtype": self._config["embedding_dtype"],
-                    "lower_layer": self.lower_layer,
                     "position": sentence_blocks(message),
                 })
         self._featurize(messages, cache=True, skip=(TEXT,))

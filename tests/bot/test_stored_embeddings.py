@@ -59,10 +59,9 @@ class CountingEncoder:
         self.word_embeddings = encoder.word_embeddings
         self.encoded: list[str] = []
 
-    def encode(self, texts: list[str], cache: bool = True, lower_layer: int | None = None
-               ) -> np.ndarray:
+    def encode(self, texts: list[str], cache: bool = True) -> np.ndarray:
         self.encoded.extend(texts)
-        return self.encoder.encode(texts, cache=cache, lower_layer=lower_layer)
+        return self.encoder.encode(texts, cache=cache)
 
 
 @pytest.fixture(scope="module")
@@ -154,15 +153,12 @@ def test_the_shipped_store_holds_every_public_example_as_the_encoder_gives_it() 
     assert minilm["stored_embeddings"] == [PUBLIC_STORE]
 
     encoder = shared_encoder()
-    # With the lower layer the featurizer reads, when it reads one: a store without it
-    # would be ignored.
-    lower_layer = minilm.get("lower_layer")
-    shipped = StoredEmbeddings.read(ROOT / PUBLIC_STORE, encoder_identity(encoder), lower_layer)
+    shipped = StoredEmbeddings.read(ROOT / PUBLIC_STORE, encoder_identity(encoder))
     public = load_data(str(ROOT / "data" / "nlu" / "public.yml"))
     texts = {m.get(TEXT) for m in public.training_examples if m.get(TEXT)}
     assert set(shipped.vectors_by_text) == texts
     sample = random.Random(0).sample(sorted(texts), 24)
-    fresh = encoder.encode(sample, cache=False, lower_layer=lower_layer)
+    fresh = encoder.encode(sample, cache=False)
     stored = np.stack([shipped.get(text) for text in sample])
     assert np.allclose(stored, fresh, atol=1e-5)
 
