@@ -48,10 +48,11 @@ without the label):
 
 Under the benchmark's rule nothing beats the shipped confidence, so it stays. In MiniLM's space
 (not fine-tuned) Mahalanobis distance separates worse than the plain similarity. Without the
-label, the similarity to the nearest in-scope example (as a factor or as a gate) keeps 1.2 to
-1.4 points more in scope: that is the candidate to try next, but it changes the scale of every
-confidence the assistant acts on, so the fallback threshold would have to be chosen again on
-our own validation rows with it.
+label, the similarity to the nearest in-scope example (as a factor or as a gate) kept 1.2 to
+1.4 points more in scope, so those two were read once on the test split afterwards, with
+thresholds chosen here (a one-off check, not this script): out-of-scope recall 56.8 % (x
+nearest) and 56.9 % (gated) against the shipped 58.6 %, in scope after the threshold 95.82 and
+95.71 % against 95.76 %. The similarity does not carry to oos_test either.
 
 `--oos-weights 1 2 4` also retrains with the 100 out-of-scope rows counting more: they are one
 intent among 151, yet stand for everything that is not one of the others. Each weight but the
