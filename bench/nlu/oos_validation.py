@@ -209,9 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         classifier.train(data)
     intents = np.asarray(classifier.intents)
     logits = np.vstack([classifier.scores(m) for m in messages])
-    trained = minilm_rows(data.intent_examples)
+    trained, texts = minilm_rows(data.intent_examples), minilm_rows(messages)
     ours = np.array([m.get("intent") != OUT_OF_SCOPE for m in data.intent_examples])
-    nearest = (minilm_rows(messages) @ trained[ours].T).max(axis=1)
+    trained_intents = np.array([m.get("intent") for m in data.intent_examples])
+    nearest = (texts @ trained[ours].T).max(axis=1)
     usual = nearest_other(trained[ours])
 
     def probabilities(temperature: float) -> np.ndarray:
@@ -223,20 +224,21 @@ def main(argv: list[str] | None = None) -> int:
     answered = np.vstack([classifier.full_probabilities(m) for m in messages])
     labels = intents[answered.argmax(axis=1)]
     shipped = answered.max(axis=1)
-    distance = mahalanobis(trained[ours], np.array(
-        [m.get("intent") for m in data.intent_examples])[ours], minilm_rows(messages))
+    distance, p_value = mahalanobis(trained[ours], trained_intents[ours], texts)
     candidates: dict[str, Callable[[], np.ndarray]] = {
         "top probability (shipped)": lambda: shipped,
         "x nearest in-scope example": lambda: shipped * nearest,
         "nearest in-scope alone": lambda: nearest,
-        "Mahalanobis alone": lambda: -distance[0],
-        "x Mahalanobis p-value": lambda: shipped * distance[1],
-        "x Mahalanobis p-value/0.05": lambda: shipped * np.minimum(1.0, distance[1] / 0.05),
-        "x Mahalanobis p-value/0.2": lambda: shipped * np.minimum(1.0, distance[1] / 0.2),
+        "Mahalanobis alone": lambda: -distance,
+        "x Mahalanobis p-value": lambda: shipped * p_value,
+        "x Mahalanobis p-value/0.05": lambda: shipped * np.minimum(1.0, p_value / 0.05),
+        "x Mahalanobis p-value/0.2": lambda: shipped * np.minimum(1.0, p_value / 0.2),
         "gated at training's 0.5 %": lambda: np.where(
             nearest >= np.quantile(usual, 0.005), shipped, 0.0),
         "gated at training's 2 %": lambda: np.where(
             nearest >= np.quantile(usual, 0.02), shipped, 0.0),
+        # The regression's own probabilities (no vote), scored against the answered labels:
+        # a temperature changes how sure the regression sounds, never which intent it picks.
         "temperature 2": lambda: probabilities(2.0).max(axis=1),
         "temperature 3": lambda: probabilities(3.0).max(axis=1),
     }
