@@ -144,10 +144,11 @@ def public_texts() -> list[str]:
 
 def store_embeddings() -> int:
     """Writes bot/nlu/stored/public.embeddings.npz for the current public.yml; how many texts."""
-    from bot.nlu.sentence_encoder import shared_encoder
+    from bot.nlu.minilm_featurizer import configured_encoder
     from bot.nlu.stored_embeddings import write_store
 
-    return write_store(EMBEDDINGS, public_texts(), shared_encoder())
+    # As config.yml's featurizer will read them (its tuned layers), or the store goes unused.
+    return write_store(EMBEDDINGS, public_texts(), configured_encoder(ROOT / "config.yml"))
 
 
 def main() -> int:

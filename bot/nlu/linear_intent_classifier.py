@@ -433,13 +433,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def _embed_pending(messages: list[Message]) -> None:
         """Adds the MiniLM block the featurizer left pending, with the process's encoder."""
-        by_dtype: dict[str, list[Message]] = {}
+        by_encoder: dict[tuple[str, str | None], list[Message]] = {}
         for message in messages:
             pending = message.get(PENDING_EMBEDDING)
             if pending:
-                by_dtype.setdefault(pending["embedding_dtype"], []).append(message)
-        for dtype, chosen in by_dtype.items():
-            embed_pending(chosen, shared_encoder(dtype))
+                key = (pending["embedding_dtype"], pending.get("tuned_layers"))
+                by_encoder.setdefault(key, []).append(message)
+        for (dtype, tuned_layers), chosen in by_encoder.items():
+            embed_pending(chosen, shared_encoder(dtype, tuned_layers))
 
     def _answer(self, message: Message, probabilities: np.ndarray | None) -> None:
         """Sets the intent and its ranking from the probabilities (none: no intent)."""

@@ -78,6 +78,20 @@ def embed_pending(messages: list[Message], encoder: SentenceEncoder) -> None:
         message.features.insert(at, block)
 
 
+def configured_encoder(config_file: Path) -> SentenceEncoder:
+    """The process's encoder as a config file's MiniLMFeaturizer sets it up (storage type and
+    tuned layers): for tools that embed texts the way training will."""
+    import yaml
+
+    pipeline = yaml.safe_load(config_file.read_text(encoding="utf-8"))["pipeline"]
+    (step,) = [s for s in pipeline if s["name"].rsplit(".", 1)[-1] == "MiniLMFeaturizer"]
+    tuned = step.get("tuned_layers")
+    if tuned and not Path(tuned).is_absolute():
+        # Rasa reads it from the project's root, where the config file is.
+        tuned = str(config_file.parent / tuned)
+    return shared_encoder(step.get("embedding_dtype", "float16"), tuned)
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
 )
@@ -94,7 +108,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         """Defaults: the word-embedding table kept in float16 (23 MB instead of 45 MB), and no
         stored embeddings (paths to stores, relative to the working directory)."""
         return {**DenseFeaturizer.get_default_config(), "embedding_dtype": "float16",
-                "stored_embeddings": []}
+                "stored_embeddings": [], "tuned_layers": None}
 
     @staticmethod
     def required_packages() -> list[str]:
@@ -113,6 +127,11 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             raise InvalidConfigException(
                 f"{cls.__name__}: stored_embeddings must be a list of file paths"
             )
+        tuned = config.get("tuned_layers")
+        if tuned is not None and not (isinstance(tuned, str) and tuned):
+            raise InvalidConfigException(
+                f"{cls.__name__}: tuned_layers must be a file path (or left out)"
+            )
 
     def __init__(self, config: dict[str, Any], name: str, encoder: SentenceEncoder) -> None:
         """A featurizer over an already loaded encoder."""
@@ -130,7 +149,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         """Loads the encoder (about 65 MB in memory, under a second) when the graph is built,
         once per process: the intent classifier uses the same one."""
         cls.validate_config(config)
-        encoder = shared_encoder(config["embedding_dtype"])
+        encoder = shared_encoder(config["embedding_dtype"], config.get("tuned_layers"))
         return cls(config, execution_context.node_name, encoder)
 
     def _featurize(self, messages: list[Message], cache: bool, skip: tuple[str, ...] = (),
@@ -191,6 +210,7 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
                 message.set(PENDING_EMBEDDING, {
                     "origin": self._identifier,
                     "embedding_dtype": self._config["embedding_dtype"],
+                    "tuned_layers": self._config.get("tuned_layers"),
                     "position": sentence_blocks(message),
                 })
         self._featurize(messages, cache=True, skip=(TEXT,))

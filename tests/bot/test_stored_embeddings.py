@@ -20,7 +20,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.minilm_featurizer import MiniLMFeaturizer
+from bot.nlu.minilm_featurizer import MiniLMFeaturizer, configured_encoder
 from bot.nlu.sentence_encoder import SentenceEncoder, encoder_identity, shared_encoder
 from bot.nlu.stored_embeddings import PUBLIC_STORE, StoredEmbeddings, write_store
 
@@ -57,6 +57,7 @@ class CountingEncoder:
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
         self.word_embeddings = encoder.word_embeddings
+        self.tuned_layers = encoder.tuned_layers
         self.encoded: list[str] = []
 
     def encode(self, texts: list[str], cache: bool = True) -> np.ndarray:
@@ -152,7 +153,7 @@ def test_the_shipped_store_holds_every_public_example_as_the_encoder_gives_it() 
     (minilm,) = [c for c in config["pipeline"] if c["name"].endswith("MiniLMFeaturizer")]
     assert minilm["stored_embeddings"] == [PUBLIC_STORE]
 
-    encoder = shared_encoder()
+    encoder = configured_encoder(ROOT / "config.yml")
     shipped = StoredEmbeddings.read(ROOT / PUBLIC_STORE, encoder_identity(encoder))
     public = load_data(str(ROOT / "data" / "nlu" / "public.yml"))
     texts = {m.get(TEXT) for m in public.training_examples if m.get(TEXT)}
