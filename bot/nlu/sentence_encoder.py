@@ -110,6 +110,9 @@ class SentenceEncoder:
     embedding_norm: tuple[np.ndarray, np.ndarray]
     layers: list[Layer]
     tuned_layers: Path | None = None
+    # The hash of the tuned layers' bytes as loaded: what the identity names, so a file
+    # rewritten after loading never tags stored embeddings as the new layers'.
+    tuned_digest: str | None = None
     _cache: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, repr=False)
 
     @classmethod
@@ -119,7 +122,7 @@ class SentenceEncoder:
         `tuned_layers` (a safetensors file of the transformer layers, written by
         scripts/tune_encoder.py) take the place of the wheel's."""
         from safetensors import safe_open
-        from safetensors.numpy import load_file
+        from safetensors.numpy import load
         from tokenizers import Tokenizer
 
         folder = package_folder()
@@ -132,8 +135,11 @@ class SentenceEncoder:
         tokenizer = Tokenizer.from_file(str(tokenizer_json))
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_TOKENS)
-        # The tuned layers are small (21 MB in float16): read whole.
-        tuned = load_file(str(tuned_layers)) if tuned_layers is not None else {}
+        # The tuned layers are small (21 MB in float16): read whole, once, and hashed.
+        tuned, tuned_digest = {}, None
+        if tuned_layers is not None:
+            data = tuned_layers.read_bytes()
+            tuned, tuned_digest = load(data), hashlib.sha256(data).hexdigest()[:16]
         # One tensor at a time, so loading never holds two copies of the 90 MB file.
         with safe_open(str(weights), framework="numpy") as tensors:
             unknown = set(tuned) - set(tensors.keys())
@@ -181,6 +187,7 @@ class SentenceEncoder:
             ])
             return cls(
                 tuned_layers=tuned_layers,
+                tuned_digest=tuned_digest,
                 tokenizer=tokenizer,
                 word_embeddings=word_embeddings,
                 position_embeddings=get("embeddings.position_embeddings.weight"),
@@ -263,10 +270,7 @@ def encoder_identity(encoder: SentenceEncoder) -> str:
         release = version(PIP_NAME)
     except PackageNotFoundError:
         release = "unknown"
-    tuned = ""
-    if encoder.tuned_layers is not None:
-        digest = hashlib.sha256(encoder.tuned_layers.read_bytes()).hexdigest()[:16]
-        tuned = f" tuned={digest}"
+    tuned = f" tuned={encoder.tuned_digest}" if encoder.tuned_digest else ""
     return (f"{PIP_NAME}=={release}{tuned} words={encoder.word_embeddings.dtype} "
             f"max_tokens={MAX_TOKENS} forward={FORWARD_REVISION}")
 

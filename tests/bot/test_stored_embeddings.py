@@ -57,7 +57,7 @@ class CountingEncoder:
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
         self.word_embeddings = encoder.word_embeddings
-        self.tuned_layers = encoder.tuned_layers
+        self.tuned_digest = encoder.tuned_digest
         self.encoded: list[str] = []
 
     def encode(self, texts: list[str], cache: bool = True) -> np.ndarray:
