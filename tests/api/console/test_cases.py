@@ -35,7 +35,9 @@ def test_the_queue_lists_live_cases_by_priority_with_business_hour_timers(
     urgent = open_case(db, settings, conversation_id="c-urgent", summary="Urgent one")
     urgent.priority = Priority.urgent
     late = open_case(db, settings, conversation_id="c-late", summary="Late one")
-    late.sla_due_at = utcnow() - timedelta(days=3)
+    # A week back, so it holds opening hours whatever the day (over a weekend or Christmas, a
+    # few days back may hold none, and the case would not be overdue).
+    late.sla_due_at = utcnow() - timedelta(days=7)
     done = open_case(db, settings, conversation_id="c-done", summary="Done one")
     done.status = CaseStatus.resolved
     payments = open_case(db, settings, conversation_id="c-pay", intent="payment_failed",

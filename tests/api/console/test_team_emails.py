@@ -62,8 +62,10 @@ def test_the_digest_lists_each_teams_cases_past_their_sla_once_a_day(
                              summary="Late payment one")
     answered_late = open_case(db, settings, conversation_id="answered", summary="Answered")
     now = utcnow()
-    late.sla_due_at = late_payment.sla_due_at = now - timedelta(days=2)
-    answered_late.sla_due_at = now - timedelta(days=2)
+    # Overdue is counted in opening hours, so a week back: two days back from a Sunday (or
+    # Monday before opening) ends in a closed weekend and is not overdue at all.
+    late.sla_due_at = late_payment.sla_due_at = now - timedelta(days=7)
+    answered_late.sla_due_at = now - timedelta(days=7)
     on_time.sla_due_at = now + timedelta(days=2)
     db.add(CaseMessage(case_id=answered_late.id, sender="staff", text="Looking at it now"))
     db.query(OutboundEmail).delete()
@@ -89,7 +91,9 @@ def test_the_digest_command(
     from api.config import get_settings
 
     case = open_case(db, settings)
-    case.sla_due_at = utcnow() - timedelta(days=1)
+    # A week back: the command reads the real clock, and a day back from a weekend or before
+    # opening holds no opening hours, so the case would not be overdue.
+    case.sla_due_at = utcnow() - timedelta(days=7)
     db.commit()
     monkeypatch.setenv("MEMBERDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     get_settings.cache_clear()
