@@ -62,6 +62,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.nlu.data import OUT_OF_SCOPE as CLINC_OUT_OF_SCOPE  # noqa: E402
 from bench.nlu.data import load_banking77, load_clinc150, rasa_safe  # noqa: E402
 from bench.nlu.typo_validation import SPLIT_SEED, a_fifth  # noqa: E402
 
@@ -69,7 +70,7 @@ PACKAGE_WEIGHTS = "model/model.safetensors"
 PACKAGE_TOKENIZER = "model/tokenizer.json"
 DIMENSIONS, HEADS, LAYERS = 384, 12, 6
 MAX_TOKENS = 64  # the public rows' longest is well under this
-OUT_OF_SCOPE = "clinc150:oos"
+OUT_OF_SCOPE = f"clinc150:{CLINC_OUT_OF_SCOPE}"  # as training_rows labels those rows
 
 
 def training_rows(datasets: Path) -> list[tuple[str, str]]:

@@ -285,8 +285,10 @@ _SHARED_LOCK = threading.Lock()
 def shared_encoder(embedding_dtype: str = "float16",
                    tuned_layers: str | None = None) -> SentenceEncoder:
     """The process's encoder for `embedding_dtype` and `tuned_layers` (a path, relative to the
-    working directory, or None for the wheel's own layers), loaded on first use."""
-    key = (embedding_dtype, tuned_layers)
+    working directory, or None for the wheel's own layers), loaded on first use. The file is
+    known by its full path, so the featurizer's relative spelling and a tool's absolute one
+    share one encoder (65 MB) rather than loading two."""
+    key = (embedding_dtype, str(Path(tuned_layers).resolve()) if tuned_layers else None)
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = SentenceEncoder.load(

@@ -92,6 +92,15 @@ def test_the_process_shares_one_encoder_per_setting(tmp_path: Path) -> None:
     assert shared_encoder("float16", str(tuned)) is not shared_encoder("float16")
 
 
+def test_a_relative_and_an_absolute_path_to_one_file_share_one_encoder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tuned = tmp_path / "tuned.safetensors"
+    save_file(wheel_tensors(f"{LAST_NORM}.weight", f"{LAST_NORM}.bias"), str(tuned))
+    monkeypatch.chdir(tmp_path)
+    assert shared_encoder("float16", "tuned.safetensors") is shared_encoder("float16", str(tuned))
+
+
 def test_the_configured_encoder_reads_the_tuned_layers_beside_the_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
